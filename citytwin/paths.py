@@ -1,0 +1,69 @@
+"""Where things live inside the state directory, named once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(slots=True, frozen=True)
+class StatePaths:
+    """The layout of a citytwin state directory (default ``./var``)."""
+
+    root: Path
+
+    @property
+    def secrets(self) -> Path:
+        return self.root / "secrets"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def run(self) -> Path:
+        return self.root / "run"
+
+    @property
+    def mosquitto_dir(self) -> Path:
+        return self.root / "mosquitto"
+
+    @property
+    def mosquitto_conf(self) -> Path:
+        return self.mosquitto_dir / "mosquitto.conf"
+
+    @property
+    def password_file(self) -> Path:
+        return self.mosquitto_dir / "passwd"
+
+    @property
+    def acl_file(self) -> Path:
+        return self.mosquitto_dir / "acl"
+
+    @property
+    def influx_dir(self) -> Path:
+        return self.root / "influxdb"
+
+    @property
+    def influx_conf(self) -> Path:
+        return self.influx_dir / "influxdb.conf"
+
+    @property
+    def twins_db(self) -> Path:
+        return self.root / "twins" / "twins.sqlite3"
+
+    @property
+    def device_credentials(self) -> Path:
+        """Plaintext device passwords for simulators and installers (mode 0600)."""
+        return self.secrets / "device-credentials.json"
+
+    @property
+    def service_password(self) -> Path:
+        return self.secrets / "mqtt-service-password"
+
+    @property
+    def twins_password(self) -> Path:
+        return self.secrets / "twins-password"
+
+    def pid_file(self, name: str) -> Path:
+        return self.run / f"{name}.pid"

@@ -1,0 +1,215 @@
+"""The one settings model of citytwin, loaded once by the CLI and passed down.
+
+Sources, strongest first: arguments, environment variables ``CITYTWIN_SECTION__FIELD``
+(e.g. ``CITYTWIN_MQTT__PORT=1884``), the YAML file named by ``--config`` or
+``CITYTWIN_CONFIG``, then the defaults here — which run everything embedded on one machine.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+from ingest.settings import IngestSettings
+from twins.settings import TwinSettings
+
+
+class MqttSettings(BaseModel):
+    """The MQTT broker devices and citytwin services talk through."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    embedded: bool = Field(
+        default=True, description="Run Mosquitto as a child process (False: use `host`)."
+    )
+    host: str = Field(default="127.0.0.1", description="Broker host name or address.")
+    port: int = Field(default=1883, ge=1, le=65535, description="Broker TCP port.")
+    keepalive: int = Field(default=30, ge=5, le=3600, description="MQTT keepalive, seconds.")
+    service_username: str = Field(
+        default="citytwin-service",
+        description="Broker account of citytwin's own services (ingest, analytics).",
+    )
+    service_password: SecretStr = Field(
+        default=SecretStr(""),
+        description="Password of `service_username`. Empty: generated once into the state dir.",
+    )
+
+
+class InfluxSettings(BaseModel):
+    """The time-series store, spoken to through InfluxDB's v1 HTTP API."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    embedded: bool = Field(
+        default=True, description="Run InfluxDB 1.x as a child process (False: use `url`)."
+    )
+    url: AnyHttpUrl = Field(
+        default=AnyHttpUrl("http://127.0.0.1:8086"),
+        description="Base URL of the v1 HTTP API (/write, /query, /ping).",
+    )
+    database: str = Field(
+        default="citytwin", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="Database name."
+    )
+    username: str = Field(default="", description="v1 user (empty: no auth).")
+    password: SecretStr = Field(default=SecretStr(""), description="v1 password.")
+    token: SecretStr = Field(
+        default=SecretStr(""),
+        description="InfluxDB 2.x/3.x token for the v1 compatibility API (instead of a user).",
+    )
+    raw_retention_days: int = Field(default=30, ge=1, description="Keep raw points this long.")
+    rollup_retention_days: int = Field(
+        default=400, ge=1, description="Keep 1-minute rollups this long."
+    )
+
+    @model_validator(mode="after")
+    def _one_way_to_authenticate(self) -> InfluxSettings:
+        if self.username and not self.password.get_secret_value():
+            raise ValueError("password must be provided with username")
+        if self.username and self.token.get_secret_value():
+            raise ValueError("give either username/password or token, not both")
+        return self
+
+    @property
+    def port(self) -> int:
+        """The TCP port of `url` (the embedded InfluxDB binds it on loopback)."""
+        return self.url.port or 8086
+
+
+class HttpSettings(BaseModel):
+    """The citytwin HTTP app: twin API, HTTP ingest, status, metrics, operator console."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = Field(default="127.0.0.1", description="Address to listen on.")
+    port: int = Field(default=8080, ge=1, le=65535, description="TCP port to listen on.")
+
+
+class CitytwinSettings(BaseSettings):
+    """Everything citytwin can be told; every section forbids unknown keys."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CITYTWIN_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    state_dir: Path = Field(
+        default=Path("var"),
+        description="Where the embedded stack keeps its data, configs, logs and secrets.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Logging level of every citytwin process."
+    )
+    language: Literal["vi", "en"] = Field(
+        default="vi", description="Language of operator-facing text (Vietnamese first)."
+    )
+    registry: Path | None = Field(
+        default=None,
+        description="Site/device YAML file provisioned by `citytwin up` (empty: the default"
+        " scenario's devices).",
+    )
+    mqtt: MqttSettings = Field(default_factory=MqttSettings, description="MQTT broker.")
+    influx: InfluxSettings = Field(default_factory=InfluxSettings, description="InfluxDB.")
+    http: HttpSettings = Field(default_factory=HttpSettings, description="HTTP app.")
+    twins: TwinSettings = Field(default_factory=TwinSettings, description="Digital twins.")
+    ingest: IngestSettings = Field(default_factory=IngestSettings, description="Ingest.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings)
+
+    @model_validator(mode="after")
+    def _ports_do_not_collide(self) -> CitytwinSettings:
+        used: dict[int, str] = {}
+        for key, port, local in (
+            ("mqtt.port", self.mqtt.port, self.mqtt.embedded),
+            ("influx.url", self.influx.port, self.influx.embedded),
+            ("http.port", self.http.port, True),
+        ):
+            if not local:
+                continue
+            if port in used:
+                raise ValueError(f"{key} uses port {port}, already taken by {used[port]}")
+            used[port] = key
+        return self
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> CitytwinSettings:
+    """Load settings from the environment, then `config_file` (YAML) under them.
+
+    Raises ``pydantic.ValidationError`` (see ``settings_problems``) or ``SettingsFileError``.
+    """
+    file_values: dict[str, Any] = {}
+    if config_file is not None:
+        file_values = _read_yaml(config_file)
+    merged = _deep_merge(file_values, overrides)
+    return _with_file_under_env(merged)
+
+
+class SettingsFileError(ValueError):
+    """A config file that cannot be read as a YAML mapping."""
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        source = YamlConfigSettingsSource(CitytwinSettings, yaml_file=path)
+        values = source()
+    except FileNotFoundError as exc:
+        raise SettingsFileError(f"{path}: no such config file") from exc
+    except Exception as exc:  # yaml.YAMLError and friends, with line and column
+        raise SettingsFileError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(values, dict):
+        raise SettingsFileError(f"{path}: the top level must be a mapping of sections")
+    return values
+
+
+def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _with_file_under_env(file_values: dict[str, Any]) -> CitytwinSettings:
+    """Environment variables win over the file, field by field, also inside sections."""
+    from pydantic_settings import EnvSettingsSource
+
+    env_values = EnvSettingsSource(
+        CitytwinSettings, env_prefix="CITYTWIN_", env_nested_delimiter="__"
+    )()
+    return CitytwinSettings.model_validate(_deep_merge(file_values, env_values))
+
+
+def settings_problems(exc: Exception) -> list[str]:
+    """Turn a validation error into ``key: message`` lines a person can act on."""
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):
+        lines = []
+        for error in exc.errors():
+            key = ".".join(str(part) for part in error["loc"]) or "(settings)"
+            message = error["msg"].removeprefix("Value error, ")
+            if error["type"] == "extra_forbidden":
+                message = "unknown setting (check the spelling; see `citytwin config show`)"
+            lines.append(f"{key}: {message}")
+        return lines
+    return [str(exc)]

@@ -1,0 +1,167 @@
+"""Device identity on the real broker: own topics only, wrong passwords refused, revocation."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.reasoncodes import ReasonCode
+
+from citytwin.provisioning import load_device_credentials
+from tests.services import Broker
+from twins.registry import Registry, RegistrySpec
+
+PUBLISH_TIMEOUT = 10.0
+
+
+def registry_of(namespace: str, *names: str) -> Registry:
+    return Registry(
+        RegistrySpec.model_validate(
+            {
+                "sites": [
+                    {
+                        "id": namespace,
+                        "name": "Trung tâm Phục vụ hành chính công",
+                        "sector": "public_administration",
+                        "devices": [{"name": name, "kind": "counter"} for name in names],
+                    }
+                ]
+            }
+        )
+    )
+
+
+class Watcher:
+    """A client with full rights that records every message under a prefix."""
+
+    def __init__(self, broker: Broker, prefix: str) -> None:
+        self.messages: list[tuple[str, bytes]] = []
+        self.subscribed = threading.Event()
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
+        self.client.username_pw_set(broker.service_user, broker.service_password)
+        self.client.on_message = lambda _c, _u, msg: self.messages.append(
+            (msg.topic, msg.payload)
+        )
+        self.client.on_subscribe = lambda *_args: self.subscribed.set()
+        self.client.connect(broker.host, broker.port)
+        self.client.subscribe(f"{prefix}/#", qos=1)
+        self.client.loop_start()
+        assert self.subscribed.wait(PUBLISH_TIMEOUT)
+
+    def wait_for(self, count: int) -> list[tuple[str, bytes]]:
+        deadline = time.monotonic() + PUBLISH_TIMEOUT
+        while len(self.messages) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return list(self.messages)
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def connect_device(broker: Broker, username: str, password: str) -> tuple[mqtt.Client, str]:
+    """Connect as a device; returns the client and the CONNACK reason as text."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    client.username_pw_set(username, password)
+    outcome: dict[str, ReasonCode] = {}
+    connected = threading.Event()
+
+    def on_connect(_c: mqtt.Client, _u: object, _f: object, reason: ReasonCode, _p: object) -> None:
+        outcome["reason"] = reason
+        connected.set()
+
+    client.on_connect = on_connect
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    assert connected.wait(PUBLISH_TIMEOUT), "no CONNACK from the broker"
+    return client, str(outcome["reason"])
+
+
+def test_device_publishes_on_its_own_telemetry_topic(broker: Broker, unique_name: str) -> None:
+    namespace = f"thaibinh.{unique_name}"
+    broker.provision(registry_of(namespace, "counter-01"))
+    creds = load_device_credentials(broker.paths)[f"{namespace}:counter-01"]
+    watcher = Watcher(broker, f"citytwin/{namespace}")
+    device, reason = connect_device(broker, creds.username, creds.password)
+    assert reason == "Success"
+    device.publish(f"citytwin/{namespace}/counter-01/telemetry", b'{"seq":1}', qos=1).wait_for_publish(
+        PUBLISH_TIMEOUT
+    )
+    assert watcher.wait_for(1) == [(f"citytwin/{namespace}/counter-01/telemetry", b'{"seq":1}')]
+    device.loop_stop()
+    device.disconnect()
+    watcher.close()
+
+
+def test_publishing_to_another_devices_topic_is_dropped(broker: Broker, unique_name: str) -> None:
+    namespace = f"thaibinh.{unique_name}"
+    broker.provision(registry_of(namespace, "counter-01", "counter-02"))
+    creds = load_device_credentials(broker.paths)[f"{namespace}:counter-01"]
+    watcher = Watcher(broker, f"citytwin/{namespace}")
+    device, _ = connect_device(broker, creds.username, creds.password)
+    forged = device.publish(f"citytwin/{namespace}/counter-02/telemetry", b"forged", qos=1)
+    forged.wait_for_publish(PUBLISH_TIMEOUT)
+    # a message on its own topic afterwards proves the forged one had its chance to arrive
+    device.publish(f"citytwin/{namespace}/counter-01/telemetry", b"own", qos=1).wait_for_publish(
+        PUBLISH_TIMEOUT
+    )
+    seen = watcher.wait_for(1)
+    time.sleep(0.2)
+    assert [payload for _, payload in watcher.messages] == [b"own"], seen
+    device.loop_stop()
+    device.disconnect()
+    watcher.close()
+
+
+def test_wrong_password_is_refused(broker: Broker, unique_name: str) -> None:
+    namespace = f"thaibinh.{unique_name}"
+    broker.provision(registry_of(namespace, "counter-01"))
+    creds = load_device_credentials(broker.paths)[f"{namespace}:counter-01"]
+    device, reason = connect_device(broker, creds.username, creds.password + "x")
+    assert reason in {"Bad user name or password", "Not authorized"}
+    device.loop_stop()
+
+
+def test_removed_device_is_refused_without_broker_restart(
+    broker: Broker, unique_name: str
+) -> None:
+    namespace = f"thaibinh.{unique_name}"
+    broker.provision(registry_of(namespace, "counter-01", "counter-02"))
+    creds = load_device_credentials(broker.paths)[f"{namespace}:counter-02"]
+    pid_before = broker.managed.pid
+    report = broker.provision(registry_of(namespace, "counter-01"))
+    assert report.revoked == [f"{namespace}/counter-02"]
+    assert report.broker_reloaded
+    deadline = time.monotonic() + PUBLISH_TIMEOUT
+    reason = "Success"
+    while reason == "Success" and time.monotonic() < deadline:  # SIGHUP is asynchronous
+        device, reason = connect_device(broker, creds.username, creds.password)
+        device.loop_stop()
+        device.disconnect()
+    assert reason in {"Bad user name or password", "Not authorized"}
+    assert broker.managed.pid == pid_before
+
+
+def test_provisioning_is_idempotent_and_keeps_secrets_private(
+    broker: Broker, unique_name: str
+) -> None:
+    namespace = f"thaibinh.{unique_name}"
+    registry = registry_of(namespace, "counter-01")
+    first = broker.provision(registry)
+    password = load_device_credentials(broker.paths)[f"{namespace}:counter-01"].password
+    second = broker.provision(registry)
+    assert f"{namespace}:counter-01" in first.added
+    assert f"{namespace}:counter-01" in second.kept
+    assert load_device_credentials(broker.paths)[f"{namespace}:counter-01"].password == password
+    assert password not in broker.paths.password_file.read_text()
+    for secret_file in (broker.paths.device_credentials, broker.paths.password_file):
+        assert Path(secret_file).stat().st_mode & 0o077 == 0
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_devices(broker: Broker) -> None:
+    """Each test provisions what it needs; the registry is replaced per test."""
