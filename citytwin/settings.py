@@ -10,12 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
+import yaml
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
-    YamlConfigSettingsSource,
 )
 
 from ingest.settings import IngestSettings
@@ -168,12 +168,17 @@ class SettingsFileError(ValueError):
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        source = YamlConfigSettingsSource(CitytwinSettings, yaml_file=path)
-        values = source()
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise SettingsFileError(f"{path}: no such config file") from exc
-    except Exception as exc:  # yaml.YAMLError and friends, with line and column
+    except OSError as exc:
+        raise SettingsFileError(f"{path}: cannot read the config file: {exc.strerror}") from exc
+    try:
+        values = yaml.safe_load(text)
+    except yaml.YAMLError as exc:  # its text names the line and column
         raise SettingsFileError(f"{path}: not valid YAML: {exc}") from exc
+    if values is None:
+        return {}
     if not isinstance(values, dict):
         raise SettingsFileError(f"{path}: the top level must be a mapping of sections")
     return values

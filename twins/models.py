@@ -121,9 +121,7 @@ class Thing(_NoNulls):
     policy_id: EntityId = Field(alias="policyId", description="The policy guarding the thing.")
     definition: Definition | None = Field(default=None, description="What the thing is.")
     attributes: JsonObject | None = Field(default=None, description="Static facts.")
-    features: dict[FeatureId, Feature] | None = Field(
-        default=None, description="Features by id."
-    )
+    features: dict[FeatureId, Feature] | None = Field(default=None, description="Features by id.")
 
 
 class Permission(StrEnum):

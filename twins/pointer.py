@@ -116,7 +116,7 @@ def merge_patch(target: Any, patch: Any) -> Any:
 
 
 def nest(pointer: Pointer, value: Any) -> Any:
-    """``value`` wrapped in objects along ``pointer``: ``nest(("a", "b"), 1) == {"a": {"b": 1}}``."""
+    """``value`` wrapped in objects along ``pointer``: ``nest(("a",), 1)`` is ``{"a": 1}``."""
     for key in reversed(pointer):
         value = {key: value}
     return value

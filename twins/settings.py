@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 
 class TwinUser(BaseModel):
@@ -46,3 +46,40 @@ class TwinSettings(BaseModel):
     max_body_bytes: int = Field(
         default=100_000, gt=0, description="Largest request body accepted (413 above)."
     )
+    indexed_paths: list[str] = Field(
+        default_factory=lambda: [
+            "attributes/site",
+            "attributes/kind",
+            "attributes/sector",
+            "features/queue/properties/waiting",
+            "features/connectivity/properties/online",
+        ],
+        description="JSON paths of things the embedded service indexes, so searches that"
+        " compare them (eq(attributes/site,…)) read only the matching rows.",
+    )
+    default_namespace: str = Field(
+        default="citytwin",
+        pattern=r"^[a-zA-Z]\w*(?:[.-][a-zA-Z]\w*)*$",
+        description="Namespace of things created by POST /api/2/things without one.",
+    )
+    sse_queue_size: int = Field(
+        default=1000,
+        ge=10,
+        description="Changes a change-stream subscriber may lag behind before its stream is"
+        " closed (it reconnects and reads the current state).",
+    )
+    sse_heartbeat_seconds: float = Field(
+        default=25.0, gt=0, description="Idle time after which a change stream sends a comment."
+    )
+    timeout: float = Field(
+        default=10.0, gt=0, description="Seconds the Ditto client waits for an answer."
+    )
+
+    @model_validator(mode="after")
+    def _users_do_not_shadow_service(self) -> TwinSettings:
+        if self.username in self.users:
+            raise ValueError(
+                f"users: {self.username!r} is the citytwin service account (twins.username);"
+                " give that user another name"
+            )
+        return self

@@ -43,9 +43,7 @@ class Watcher:
         self.subscribed = threading.Event()
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
         self.client.username_pw_set(broker.service_user, broker.service_password)
-        self.client.on_message = lambda _c, _u, msg: self.messages.append(
-            (msg.topic, msg.payload)
-        )
+        self.client.on_message = lambda _c, _u, msg: self.messages.append((msg.topic, msg.payload))
         self.client.on_subscribe = lambda *_args: self.subscribed.set()
         self.client.connect(broker.host, broker.port)
         self.client.subscribe(f"{prefix}/#", qos=1)
@@ -88,9 +86,9 @@ def test_device_publishes_on_its_own_telemetry_topic(broker: Broker, unique_name
     watcher = Watcher(broker, f"citytwin/{namespace}")
     device, reason = connect_device(broker, creds.username, creds.password)
     assert reason == "Success"
-    device.publish(f"citytwin/{namespace}/counter-01/telemetry", b'{"seq":1}', qos=1).wait_for_publish(
-        PUBLISH_TIMEOUT
-    )
+    device.publish(
+        f"citytwin/{namespace}/counter-01/telemetry", b'{"seq":1}', qos=1
+    ).wait_for_publish(PUBLISH_TIMEOUT)
     assert watcher.wait_for(1) == [(f"citytwin/{namespace}/counter-01/telemetry", b'{"seq":1}')]
     device.loop_stop()
     device.disconnect()
@@ -126,9 +124,7 @@ def test_wrong_password_is_refused(broker: Broker, unique_name: str) -> None:
     device.loop_stop()
 
 
-def test_removed_device_is_refused_without_broker_restart(
-    broker: Broker, unique_name: str
-) -> None:
+def test_removed_device_is_refused_without_broker_restart(broker: Broker, unique_name: str) -> None:
     namespace = f"thaibinh.{unique_name}"
     broker.provision(registry_of(namespace, "counter-01", "counter-02"))
     creds = load_device_credentials(broker.paths)[f"{namespace}:counter-02"]

@@ -40,8 +40,7 @@ class Authenticator:
 
     def __init__(self, settings: TwinSettings, service_password: str) -> None:
         self._passwords: dict[str, bytes] = {
-            name: user.password.get_secret_value().encode()
-            for name, user in settings.users.items()
+            name: user.password.get_secret_value().encode() for name, user in settings.users.items()
         }
         self._service_username = settings.username
         self._passwords[settings.username] = service_password.encode()

@@ -96,7 +96,7 @@ def _invalid(text: str, position: int, reason: str) -> DittoBadRequestError:
     return DittoBadRequestError(
         f"the RQL expression {text!r} is invalid at position {position + 1}: {reason}",
         error="rql.expression.invalid",
-        description="Write e.g. and(eq(attributes/site,\"thaibinh.hcc\"),"
+        description='Write e.g. and(eq(attributes/site,"thaibinh.hcc"),'
         "gt(features/queue/properties/waiting,5)); strings in double quotes.",
     )
 
@@ -352,9 +352,7 @@ def _int_option(text: str, raw: str, what: str, minimum: int) -> int:
 
 def json_path(pointer: Pointer) -> str:
     """SQLite's path for a pointer: ``$.attributes.site``, quoting unusual keys."""
-    return "$" + "".join(
-        f".{key}" if _SIMPLE_KEY.match(key) else f'."{key}"' for key in pointer
-    )
+    return "$" + "".join(f".{key}" if _SIMPLE_KEY.match(key) else f'."{key}"' for key in pointer)
 
 
 def sql_literal(text: str) -> str:
@@ -388,7 +386,7 @@ def _sql(node: Node, params: list[Any]) -> str:
         star = path.index("*")
         if not isinstance(node, Exists) and star == len(path) - 1:
             return "0"  # a whole feature never equals a scalar
-        inner_node: Node = (
+        inner_node: Compare | Exists = (
             Exists(path[star + 1 :] or ("",))
             if isinstance(node, Exists)
             else Compare(node.op, path[star + 1 :], node.values)

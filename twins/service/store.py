@@ -115,7 +115,7 @@ class StoredPolicy:
     doc: dict[str, Any]
 
 
-def _lower(value: object) -> object:
+def _lower(value: str | int | float | bytes | None) -> str | int | float | bytes | None:
     return value.lower() if isinstance(value, str) else value
 
 
@@ -171,8 +171,7 @@ class Transaction:
     def get_policy(self, policy_id: str) -> StoredPolicy | None:
         """The policy, or None."""
         row = self._connection.execute(
-            "SELECT policy_id, revision, created, modified, doc FROM policies"
-            " WHERE policy_id = ?",
+            "SELECT policy_id, revision, created, modified, doc FROM policies WHERE policy_id = ?",
             (policy_id,),
         ).fetchone()
         if row is None:
@@ -246,13 +245,19 @@ class TwinStore:
         connection.execute("PRAGMA journal_mode = WAL")
         connection.execute("PRAGMA synchronous = NORMAL")
         connection.executescript(_SCHEMA)
-        for text in indexed_paths:
-            pointer = parse_pointer(text, where="indexed path")
-            name = "things_ix_" + re.sub(r"[^A-Za-z0-9]+", "_", "_".join(pointer))
-            expression = f"json_extract(doc, {sql_literal(json_path(pointer))})"
-            connection.execute(f"CREATE INDEX IF NOT EXISTS {name} ON things({expression})")
-        logger.info("twin store %s open (indexed paths: %s)", path, ", ".join(indexed_paths))
-        return cls(path, connection, clock)
+        store = cls(path, connection, clock)
+        store.ensure_indexes(indexed_paths)
+        logger.info("twin store %s open", path)
+        return store
+
+    def ensure_indexes(self, indexed_paths: Sequence[str]) -> None:
+        """Create the expression index of each JSON path (``attributes/site``) if missing."""
+        with self._lock:
+            for text in indexed_paths:
+                pointer = parse_pointer(text, where="indexed path")
+                name = "things_ix_" + re.sub(r"[^A-Za-z0-9]+", "_", "_".join(pointer))
+                expression = f"json_extract(doc, {sql_literal(json_path(pointer))})"
+                self._writer.execute(f"CREATE INDEX IF NOT EXISTS {name} ON things({expression})")
 
     def close(self) -> None:
         """Close every connection (checkpointing the WAL into the file)."""

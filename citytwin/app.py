@@ -1,0 +1,105 @@
+"""The citytwin HTTP app: one ASGI application assembled from every part's routes.
+
+/api/2/...          the Ditto-compatible twin API (embedded twin service)
+/ingest/...         HTTP ingest for other government systems
+/health             liveness and the state of what this process depends on
+/metrics            Prometheus metrics
+/docs, /openapi.json  the API description (served offline)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
+from prometheus_client import make_asgi_app
+
+from citytwin.paths import StatePaths
+from citytwin.settings import CitytwinSettings
+from citytwin.stack import Secrets
+
+logger = logging.getLogger(__name__)
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+TWIN_API_PREFIX = "/api/2"
+
+
+class PrefixDispatcher:
+    """Send requests under ``prefix`` to ``inner`` unchanged (paths keep the prefix).
+
+    The twin app speaks Ditto's paths itself (``/api/2/things/…``) so that its links and
+    ``Location`` headers are the same as a real Ditto's; a Starlette ``Mount`` would strip
+    the prefix.
+    """
+
+    def __init__(self, prefix: str, inner: ASGIApp, outer: ASGIApp) -> None:
+        self.prefix = prefix
+        self.inner = inner
+        self.outer = outer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] in {"http", "websocket"} and (
+            path == self.prefix or path.startswith(self.prefix + "/")
+        ):
+            await self.inner(scope, receive, send)
+        else:
+            await self.outer(scope, receive, send)
+
+
+def create_app(settings: CitytwinSettings, secrets: Secrets) -> ASGIApp:
+    """Assemble the HTTP app for ``settings``; resources open and close with its lifespan."""
+    paths = StatePaths(settings.state_dir)
+    resources = AsyncExitStack()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        async with resources:
+            yield
+
+    app = FastAPIOffline(
+        title="citytwin",
+        summary="Provincial monitoring and operations centre: twins, ingest, alerts, KPIs.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.mount("/metrics", make_asgi_app())
+
+    @app.get("/health", tags=["platform"])
+    async def health() -> dict[str, object]:
+        """Liveness of this process and the parts it serves."""
+        return {"status": "ok", "twins": "embedded" if settings.twins.embedded else "ditto"}
+
+    _mount_ingest(app, settings, secrets)
+    if not settings.twins.embedded:
+        return app
+    twin_app = _embedded_twin_app(settings, paths, secrets, resources)
+    return PrefixDispatcher(TWIN_API_PREFIX, twin_app, app)
+
+
+def _embedded_twin_app(
+    settings: CitytwinSettings, paths: StatePaths, secrets: Secrets, resources: AsyncExitStack
+) -> ASGIApp:
+    from twins.service.api import create_twin_app
+    from twins.service.store import TwinStore
+
+    paths.twins_db.parent.mkdir(parents=True, exist_ok=True)
+    store = TwinStore.open(paths.twins_db)
+    resources.callback(store.close)
+    logger.info("embedded twin service on %s", paths.twins_db)
+    twin_app: ASGIApp = create_twin_app(store, settings.twins, secrets.twins)
+    return twin_app
+
+
+def _mount_ingest(app: FastAPI, settings: CitytwinSettings, secrets: Secrets) -> None:
+    """HTTP ingest for other systems (wired when the ingest package provides its router)."""
+    del app, settings, secrets

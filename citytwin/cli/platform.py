@@ -1,0 +1,195 @@
+"""Commands that run and inspect the platform: up, serve, status, provision, config."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from citytwin.i18n import text
+from citytwin.logs import configure_logging
+from citytwin.paths import StatePaths
+from citytwin.settings import CitytwinSettings
+from citytwin.stack import (
+    StackError,
+    child_specs,
+    http_base_url,
+    load_secrets,
+    preflight,
+)
+from citytwin.status import collect_status, status_as_json
+from citytwin.supervisor import Supervisor, SupervisorError
+
+logger = logging.getLogger(__name__)
+
+EXIT_CANNOT_START = 3
+
+
+def platform_commands(app: typer.Typer, config_app: typer.Typer) -> None:
+    """Register this module's commands on the main app."""
+    app.command("up")(up)
+    app.command("serve")(serve)
+    app.command("status")(status)
+    app.command("provision")(provision_command)
+    config_app.command("check")(config_check)
+    config_app.command("show")(config_show)
+
+
+def _settings(ctx: typer.Context) -> CitytwinSettings:
+    settings: CitytwinSettings = ctx.obj
+    return settings
+
+
+def up(
+    ctx: typer.Context,
+    scenario: Annotated[
+        str | None,
+        typer.Option(help="Simulation scenario to run with the platform (e.g. thaibinh)."),
+    ] = None,
+    speed: Annotated[float, typer.Option(help="Simulated clock speed for the scenario.")] = 60.0,
+) -> None:
+    """Start the embedded stack and keep it running until Ctrl-C or SIGTERM."""
+    settings = _settings(ctx)
+    configure_logging(settings.log_level, process="up")
+    language = settings.language
+    problems = preflight(settings)
+    if problems:
+        typer.echo(text("cannot_start", language), err=True)
+        for line in problems:
+            typer.echo(f"  {line}", err=True)
+        raise typer.Exit(EXIT_CANNOT_START)
+    typer.echo(text("stack_starting", language, state_dir=settings.state_dir.resolve()), err=True)
+    try:
+        asyncio.run(_run_stack(settings, scenario, speed))
+    except (StackError, SupervisorError) as exc:
+        typer.echo(text("cannot_start", language), err=True)
+        typer.echo(f"  {exc}", err=True)
+        raise typer.Exit(EXIT_CANNOT_START) from None
+    typer.echo(text("stack_stopped", language), err=True)
+
+
+async def _run_stack(settings: CitytwinSettings, scenario: str | None, speed: float) -> None:
+    paths = StatePaths(settings.state_dir)
+    for directory in (paths.root, paths.logs, paths.run, paths.secrets):
+        directory.mkdir(parents=True, exist_ok=True)
+    secrets = load_secrets(settings, paths)
+    _provision_registry(settings, paths, secrets.mqtt_service)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    specs = child_specs(settings, paths, secrets, scenario=scenario, speed=speed)
+    async with Supervisor(specs, paths.logs, paths.run) as supervisor:
+        typer.echo(text("stack_ready", settings.language, url=http_base_url(settings)), err=True)
+        await supervisor.run_until(stop)
+
+
+def _provision_registry(
+    settings: CitytwinSettings, paths: StatePaths, service_password: str
+) -> None:
+    """Broker users for the service account and the configured registry's devices."""
+    from citytwin.provisioning import provision
+    from twins.registry import Registry, RegistrySpec
+
+    registry = Registry.load(settings.registry) if settings.registry else Registry(RegistrySpec())
+    provision(registry, paths, {settings.mqtt.service_username: service_password})
+
+
+def serve(ctx: typer.Context) -> None:
+    """Run the HTTP app (twin API, HTTP ingest, health, metrics) in the foreground."""
+    from citytwin.app import create_app
+
+    settings = _settings(ctx)
+    configure_logging(settings.log_level, process="serve")
+    paths = StatePaths(settings.state_dir)
+    secrets = load_secrets(settings, paths)
+    uvicorn.run(
+        create_app(settings, secrets),
+        host=settings.http.host,
+        port=settings.http.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
+
+
+def status(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Show every component, its endpoint and its health (exit 1 if any is down)."""
+    settings = _settings(ctx)
+    paths = StatePaths(settings.state_dir)
+    secrets = load_secrets(settings, paths)
+    statuses = asyncio.run(collect_status(settings, secrets))
+    language = settings.language
+    if as_json:
+        typer.echo(json.dumps(status_as_json(statuses), indent=2))
+    else:
+        width = max(len(s.endpoint) for s in statuses)
+        header = f"{text('component', language):<12} {text('endpoint', language):<{width}}"
+        typer.echo(f"{header}  {text('state', language)}")
+        for item in statuses:
+            word = text("healthy" if item.healthy else "unhealthy", language)
+            pid = f" (pid {item.pid})" if item.pid else ""
+            typer.echo(f"{item.name:<12} {item.endpoint:<{width}}  {word}{pid}")
+        down = [s.name for s in statuses if not s.healthy]
+        typer.echo(
+            text("some_unhealthy", language, names=", ".join(down))
+            if down
+            else text("all_healthy", language)
+        )
+    if not all(s.healthy for s in statuses):
+        raise typer.Exit(1)
+
+
+def provision_command(
+    ctx: typer.Context,
+    registry_file: Annotated[Path, typer.Argument(help="Site/device YAML file.")],
+) -> None:
+    """Create or update device credentials and ACLs; revoke devices no longer listed."""
+    from citytwin.provisioning import provision
+    from twins.registry import Registry
+    from twins.yaml_source import YamlModelError
+
+    settings = _settings(ctx)
+    configure_logging(settings.log_level, process="provision")
+    paths = StatePaths(settings.state_dir)
+    secrets = load_secrets(settings, paths)
+    try:
+        registry = Registry.load(registry_file)
+    except YamlModelError as exc:
+        for line in exc.problems:
+            typer.echo(line, err=True)
+        raise typer.Exit(2) from None
+    report = provision(registry, paths, {settings.mqtt.service_username: secrets.mqtt_service})
+    language = settings.language
+    typer.echo(
+        text(
+            "provisioned",
+            language,
+            total=len(registry),
+            added=len(report.added),
+            kept=len(report.kept),
+            revoked=len(report.revoked),
+        )
+    )
+    typer.echo(text("credentials_at", language, path=paths.device_credentials.resolve()))
+
+
+def config_check(ctx: typer.Context) -> None:
+    """Validate the configuration (problems are printed as `key: message`, exit 2)."""
+    settings = _settings(ctx)
+    typer.echo(text("config_ok", settings.language))
+
+
+def config_show(ctx: typer.Context) -> None:
+    """Print the effective configuration as JSON (secrets hidden)."""
+    settings = _settings(ctx)
+    typer.echo(settings.model_dump_json(indent=2))

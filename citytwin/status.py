@@ -1,0 +1,65 @@
+"""``citytwin status``: every component, its endpoint and whether it is healthy."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import asdict, dataclass
+
+from citytwin.paths import StatePaths
+from citytwin.probes import http_ready, mqtt_ready
+from citytwin.settings import CitytwinSettings
+from citytwin.stack import Secrets, http_base_url
+
+
+@dataclass(slots=True, frozen=True)
+class ComponentStatus:
+    """One line of the status report."""
+
+    name: str
+    endpoint: str
+    healthy: bool
+    pid: int | None
+
+
+def _pid(paths: StatePaths, name: str) -> int | None:
+    try:
+        return int(paths.pid_file(name).read_text(encoding="utf-8").strip())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+async def collect_status(settings: CitytwinSettings, secrets: Secrets) -> list[ComponentStatus]:
+    """Probe every component concurrently."""
+    paths = StatePaths(settings.state_dir)
+    base = http_base_url(settings)
+    twins_url = (str(settings.twins.url).rstrip("/") if settings.twins.url else base) + "/api/2"
+    influx = str(settings.influx.url).rstrip("/")
+    checks = {
+        ("mosquitto", f"mqtt://{settings.mqtt.host}:{settings.mqtt.port}"): mqtt_ready(
+            settings.mqtt.host,
+            settings.mqtt.port,
+            settings.mqtt.service_username,
+            secrets.mqtt_service,
+        ),
+        ("influxd", influx): http_ready(f"{influx}/ping", expect=204),
+        ("serve", base): http_ready(f"{base}/health"),
+        ("twins", twins_url): http_ready(
+            f"{twins_url}/search/things/count",
+            auth=(settings.twins.username, secrets.twins),
+        ),
+        ("ingest", f"http://127.0.0.1:{settings.ingest.metrics_port}/metrics"): http_ready(
+            f"http://127.0.0.1:{settings.ingest.metrics_port}/metrics"
+        ),
+    }
+    results = await asyncio.gather(*checks.values())
+    return [
+        ComponentStatus(name, endpoint, healthy, _pid(paths, name))
+        for (name, endpoint), healthy in zip(checks, results, strict=True)
+    ]
+
+
+def status_as_json(statuses: list[ComponentStatus]) -> dict[str, object]:
+    return {
+        "healthy": all(status.healthy for status in statuses),
+        "components": [asdict(status) for status in statuses],
+    }

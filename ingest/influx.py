@@ -1,0 +1,183 @@
+"""A small client of InfluxDB's v1 HTTP API: /ping, /write (line protocol), /query.
+
+Written here rather than taken from a library: ``influxdb-client`` speaks only the 2.x API
+(404 on 1.x), and the 1.x ``influxdb`` package is synchronous, unmaintained and slower on
+the write path than posting an already-encoded, gzipped body with httpx. The same calls
+work against InfluxDB 1.x, 2.x/3.x (v1 compatibility API, ``Authorization: Token``) and
+openGemini.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import gzip
+import logging
+from contextlib import AbstractAsyncContextManager
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from ingest.errors import InfluxRejectedError, InfluxUnavailableError
+
+logger = logging.getLogger(__name__)
+
+RAW_POLICY = "raw"
+ROLLUP_POLICY = "rollup_1m"
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class InfluxV1Client(AbstractAsyncContextManager["InfluxV1Client"]):
+    """Async client of one database through the v1 HTTP API."""
+
+    def __init__(
+        self,
+        url: str,
+        database: str,
+        *,
+        username: str = "",
+        password: str = "",
+        token: str = "",
+        timeout: float = 10.0,
+        gzip_level: int = 1,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.database = database
+        self.gzip_level = gzip_level
+        headers = {}
+        if token:
+            headers["Authorization"] = f"Token {token}"
+        elif username:
+            basic = base64.b64encode(f"{username}:{password}".encode()).decode()
+            headers["Authorization"] = f"Basic {basic}"
+        self._http = httpx.AsyncClient(
+            base_url=self.url, headers=headers, timeout=timeout, trust_env=False
+        )
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._http.aclose()
+
+    def compress(self, body: bytes) -> bytes:
+        """The body as sent: gzipped unless the level is 0 (CPU work: call off the loop)."""
+        if self.gzip_level == 0:
+            return body
+        return gzip.compress(body, compresslevel=self.gzip_level)
+
+    async def ping(self) -> bool:
+        """True when InfluxDB answers /ping."""
+        try:
+            response = await self._http.get("/ping")
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 204
+
+    async def write(self, body: bytes, *, policy: str | None = RAW_POLICY) -> None:
+        """POST a body from `compress` to /write (precision ns).
+
+        Raises ``InfluxUnavailableError`` on 5xx/timeouts/no connection and
+        ``InfluxRejectedError`` on 4xx (a partial write names the refused points).
+        """
+        params = {"db": self.database, "precision": "ns"}
+        if policy:
+            params["rp"] = policy
+        headers = {"Content-Type": "text/plain; charset=utf-8"}
+        if self.gzip_level:
+            headers["Content-Encoding"] = "gzip"
+        try:
+            response = await self._http.post("/write", params=params, content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            raise InfluxUnavailableError(
+                f"InfluxDB at {self.url} did not take a write to {self.database!r}:"
+                f" {type(exc).__name__}: {exc}"
+            ) from exc
+        if response.status_code == 204:
+            return
+        text = response.text[:500]
+        if response.status_code >= 500:
+            raise InfluxUnavailableError(
+                f"InfluxDB at {self.url} answered {response.status_code} to a write to"
+                f" {self.database!r}: {text}"
+            )
+        raise InfluxRejectedError(
+            f"InfluxDB at {self.url} refused a write to {self.database!r} with"
+            f" {response.status_code}: {text}",
+            status=response.status_code,
+        )
+
+    async def query(self, influxql: str) -> dict[str, Any]:
+        """Run InfluxQL (POST /query) and return the JSON; errors of a statement raise."""
+        try:
+            response = await self._http.post(
+                "/query", data={"q": influxql, "db": self.database, "epoch": "ms"}
+            )
+        except httpx.HTTPError as exc:
+            raise InfluxUnavailableError(
+                f"InfluxDB at {self.url} did not answer {influxql!r}: {exc}"
+            ) from exc
+        if response.status_code >= 500:
+            raise InfluxUnavailableError(
+                f"InfluxDB at {self.url} answered {response.status_code} to {influxql!r}"
+            )
+        body: dict[str, Any] = response.json() if response.content else {}
+        errors = [r["error"] for r in body.get("results", []) if "error" in r]
+        if response.status_code >= 400 or "error" in body or errors:
+            raise InfluxRejectedError(
+                f"InfluxDB at {self.url} refused {influxql!r}:"
+                f" {body.get('error') or '; '.join(errors) or response.text[:300]}",
+                status=response.status_code,
+            )
+        return body
+
+    async def setup(self, raw_days: int, rollup_days: int) -> None:
+        """Create the database, the ``raw`` (default) and ``rollup_1m`` retention policies and
+        the continuous query that keeps 1-minute means of every numeric field."""
+        db = _quote(self.database)
+        await self.query(f"CREATE DATABASE {db}")
+        for policy, days, default in (
+            (RAW_POLICY, raw_days, " DEFAULT"),
+            (ROLLUP_POLICY, rollup_days, ""),
+        ):
+            try:
+                await self.query(
+                    f"CREATE RETENTION POLICY {_quote(policy)} ON {db} DURATION {days}d"
+                    f" REPLICATION 1{default}"
+                )
+            except InfluxRejectedError as exc:
+                if "already exists" not in str(exc):
+                    raise
+                await self.query(
+                    f"ALTER RETENTION POLICY {_quote(policy)} ON {db} DURATION {days}d"
+                    f" REPLICATION 1{default}"
+                )
+        try:
+            await self.query(
+                f"CREATE CONTINUOUS QUERY {_quote('rollup_1m')} ON {db} BEGIN"
+                f" SELECT mean(*) INTO {db}.{_quote(ROLLUP_POLICY)}.:MEASUREMENT"
+                f" FROM {db}.{_quote(RAW_POLICY)}./.*/ GROUP BY time(1m), * END"
+            )
+        except InfluxRejectedError as exc:
+            if "already exists" not in str(exc):
+                raise
+
+    async def wait_until_up(self, stop: asyncio.Event, *, first_delay: float = 0.2) -> bool:
+        """Ping with backoff until InfluxDB answers (True) or ``stop`` is set (False)."""
+        delay = first_delay
+        while not stop.is_set():
+            if await self.ping():
+                return True
+            logger.warning("InfluxDB at %s does not answer /ping; retrying in %.1f s", self.url, delay)
+            try:
+                await asyncio.wait_for(stop.wait(), delay)
+            except TimeoutError:
+                pass
+            delay = min(delay * 2, 5.0)
+        return False

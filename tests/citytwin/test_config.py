@@ -1,0 +1,108 @@
+"""`citytwin config check`: every problem as `key: message`, exit code 2."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from citytwin.preflight import busy_ports
+
+CLI = [sys.executable, "-m", "citytwin"]
+
+
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("CITYTWIN_")}
+    return subprocess.run(
+        [*CLI, *args],
+        capture_output=True,
+        text=True,
+        env={**clean, **(env or {})},
+        cwd=cwd,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_valid_defaults_pass(tmp_path: Path) -> None:
+    result = run_cli("config", "check", env={"CITYTWIN_LANGUAGE": "en"}, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Configuration is valid." in result.stdout
+
+
+def test_vietnamese_is_the_default_language(tmp_path: Path) -> None:
+    result = run_cli("config", "check", cwd=tmp_path)
+    assert "Cấu hình hợp lệ." in result.stdout
+
+
+def test_each_problem_is_a_key_and_a_message(tmp_path: Path) -> None:
+    config = tmp_path / "citytwin.yaml"
+    config.write_text(
+        "mqtt:\n  port: 70000\n  colour: blue\ninflux:\n  username: admin\nhttp:\n  port: 1883\n"
+    )
+    result = run_cli("--config", str(config), "config", "check", cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    assert "mqtt.port: Input should be less than or equal to 65535" in lines
+    assert "mqtt.colour: unknown setting (check the spelling; see `citytwin config show`)" in lines
+    assert "influx: password must be provided with username" in lines
+
+
+def test_environment_overrides_the_file_and_is_checked_too(tmp_path: Path) -> None:
+    config = tmp_path / "citytwin.yaml"
+    config.write_text("http:\n  port: 8090\n")
+    result = run_cli(
+        "--config", str(config), "config", "show", env={"CITYTWIN_HTTP__PORT": "8095"}, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert '"port": 8095' in result.stdout
+    bad = run_cli("config", "check", env={"CITYTWIN_MQTT__PORT": "many"}, cwd=tmp_path)
+    assert bad.returncode == 2
+    assert (
+        "mqtt.port: Input should be a valid integer, unable to parse string as an integer"
+        in bad.stderr
+    )
+
+
+def test_colliding_ports_are_named(tmp_path: Path) -> None:
+    result = run_cli("config", "check", env={"CITYTWIN_HTTP__PORT": "1883"}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "(settings): http.port uses port 1883, already taken by mqtt.port" in result.stderr
+
+
+def test_broken_yaml_names_the_line(tmp_path: Path) -> None:
+    config = tmp_path / "citytwin.yaml"
+    config.write_text("mqtt:\n  port: 1883\n  host: [unclosed\n")
+    result = run_cli("--config", str(config), "config", "check", cwd=tmp_path)
+    assert result.returncode == 2
+    assert str(config) in result.stderr
+    assert "line 3" in result.stderr or ":3" in result.stderr
+
+
+def test_missing_config_file_is_named(tmp_path: Path) -> None:
+    result = run_cli("--config", str(tmp_path / "nope.yaml"), "config", "check", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "nope.yaml" in result.stderr
+
+
+def test_secrets_are_not_shown(tmp_path: Path) -> None:
+    result = run_cli(
+        "config", "show", env={"CITYTWIN_MQTT__SERVICE_PASSWORD": "hunter2"}, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert "hunter2" not in result.stdout
+
+
+@pytest.mark.usefixtures("broker")
+def test_busy_port_names_the_setting(broker: object) -> None:
+    port = broker.port  # type: ignore[attr-defined]
+    lines = busy_ports([("mqtt.port", "127.0.0.1", port)])
+    assert lines == [
+        f"port {port} on 127.0.0.1 is already in use by another program;"
+        " set mqtt.port (env CITYTWIN_MQTT__PORT) to a free port, or stop that program"
+    ]

@@ -1,0 +1,492 @@
+"""The HTTP face of the twin service: Eclipse Ditto's API v2 under ``/api/2/``.
+
+    GET                /api/2/things?ids=…&fields=…          (Accept: text/event-stream:
+                                                              the change stream)
+    POST               /api/2/things                          create with a generated id
+    GET PUT PATCH DELETE /api/2/things/{thingId}[/policyId|/definition|/attributes[/…]
+                       |/features[/{id}[/definition|/properties[/…]|/desiredProperties[/…]]]]
+    GET POST           /api/2/search/things                   RQL filter, sort, size, cursor
+    GET POST           /api/2/search/things/count             a bare integer
+    GET PUT DELETE     /api/2/policies/{policyId}
+    GET                /api/2/whoami
+
+Every answer that is not a success is Ditto's error body; bad input is a 4xx that says
+what and where, never a 5xx. Point reads and writes are quick indexed SQLite statements
+run on the event loop (one transaction each); searches run in worker threads on their own
+read connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import parse_qs
+
+import anyio.to_thread
+import orjson
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from twins.errors import DittoBadRequestError, DittoError, DittoTooLargeError
+from twins.models import json_depth_exceeds
+from twins.pointer import Pointer
+from twins.service.auth import Authenticator, Caller
+from twins.service.errors import JSON, NotModifiedError, ditto_error_response
+from twins.service.fields import parse_fields, select_fields
+from twins.service.policies import MISSING
+from twins.service.rql import matches, parse_options, parse_rql
+from twins.service.sse import Change, ChangeHub, Subscriber, Subscription
+from twins.service.store import TwinStore
+from twins.service.things import (
+    META_FIELDS,
+    Conditions,
+    Reply,
+    Resource,
+    TwinService,
+    check_policy_id,
+    check_thing_id,
+    parse_resource,
+)
+from twins.settings import TwinSettings
+from twins.thing_id import NAMESPACE_PATTERN
+
+logger = logging.getLogger(__name__)
+
+MERGE_PATCH = "application/merge-patch+json"
+EVENT_STREAM = "text/event-stream"
+MAX_IDS = 200
+_NAMESPACE = re.compile(f"^{NAMESPACE_PATTERN}$")
+
+
+def _flag(request: Request, name: str, default: bool) -> bool:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if raw.lower() in ("true", "false"):
+        return raw.lower() == "true"
+    raise DittoBadRequestError(
+        f"the query parameter {name}={raw!r} must be true or false",
+        error="twins:parameter.invalid",
+    )
+
+
+def _fields(params: Mapping[str, str]) -> tuple[Pointer, ...] | None:
+    raw = params.get("fields")
+    return None if raw is None else parse_fields(raw)
+
+
+def _namespaces(raw: str | None) -> tuple[str, ...]:
+    if not raw:
+        return ()
+    names = tuple(part.strip() for part in raw.split(","))
+    for name in names:
+        if not _NAMESPACE.match(name):
+            raise DittoBadRequestError(
+                f"namespaces: {name!r} is not a namespace (dot-separated segments starting"
+                " with a letter)",
+                error="things:namespace.invalid",
+            )
+    return names
+
+
+def _check_channel(request: Request) -> None:
+    channel = request.query_params.get("channel")
+    if channel not in (None, "twin"):
+        raise DittoBadRequestError(
+            f"channel={channel!r} is not supported by the embedded twin service; only 'twin'",
+            error="twins:channel.unsupported",
+        )
+
+
+def _conditions(request: Request) -> Conditions:
+    return Conditions(request.headers.get("if-match"), request.headers.get("if-none-match"))
+
+
+def _reply_response(reply: Reply, request: Request) -> Response:
+    if not _flag(request, "response-required", True):
+        return Response(status_code=202)
+    headers = {"ETag": reply.etag} if reply.etag else {}
+    if reply.created:
+        if reply.location:
+            headers["Location"] = reply.location
+        return Response(reply.body, status_code=201, media_type=JSON, headers=headers)
+    if reply.body is None:
+        return Response(status_code=204, headers=headers)
+    return Response(reply.body, status_code=200, media_type=JSON, headers=headers)
+
+
+class TwinApi:
+    """Request handlers; each authenticates, parses, and calls `TwinService`."""
+
+    def __init__(
+        self, service: TwinService, authenticator: Authenticator, settings: TwinSettings
+    ) -> None:
+        self.service = service
+        self.authenticator = authenticator
+        self.settings = settings
+
+    def caller(self, request: Request) -> Caller:
+        """Who is asking (401 when nobody we know)."""
+        return self.authenticator.authenticate(request.headers)
+
+    async def body(self, request: Request, *, merge: bool = False) -> Any:
+        """The JSON body, at most ``max_body_bytes`` (413), well-formed (400)."""
+        raw = await self.raw_body(request)
+        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if merge and media != MERGE_PATCH:
+            raise DittoError(
+                f"PATCH needs Content-Type {MERGE_PATCH!r} (a JSON merge patch, RFC 7396),"
+                f" not {media or 'none'!r}",
+                status=415,
+                error="mediatype.unsupported",
+            )
+        if not raw.strip():
+            raise DittoBadRequestError("the request body is empty; send JSON", error="json.invalid")
+        try:
+            value = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise DittoBadRequestError(
+                f"the request body is not valid JSON: {exc}", error="json.invalid"
+            ) from exc
+        if json_depth_exceeds(value):
+            raise DittoBadRequestError(
+                "the request body nests objects/arrays deeper than 64 levels",
+                error="json.invalid",
+            )
+        return value
+
+    async def raw_body(self, request: Request) -> bytes:
+        """The body bytes, refusing more than the limit without reading it all."""
+        limit = self.settings.max_body_bytes
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise _too_large(int(declared), limit)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(size, limit)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    # -- things ---------------------------------------------------------------------------
+
+    async def things(self, request: Request) -> Response:
+        """GET /api/2/things (list or change stream), POST /api/2/things (create)."""
+        caller = self.caller(request)
+        if request.method == "POST":
+            return await self.create_with_generated_id(request, caller)
+        if EVENT_STREAM in request.headers.get("accept", ""):
+            return self.change_stream(request, caller)
+        fields = _fields(request.query_params)
+        raw_ids = request.query_params.get("ids")
+        if raw_ids is None:
+            ids = self.service.store.list_ids(MAX_IDS)
+        else:
+            ids = [part.strip() for part in raw_ids.split(",") if part.strip()]
+            if len(ids) > MAX_IDS:
+                raise DittoBadRequestError(
+                    f"ids names {len(ids)} things; at most {MAX_IDS} per request",
+                    error="things:query.invalid",
+                )
+            for thing_id in ids:
+                check_thing_id(thing_id)
+        return Response(self.service.retrieve_many(caller, ids, fields), media_type=JSON)
+
+    async def create_with_generated_id(self, request: Request, caller: Caller) -> Response:
+        """POST /api/2/things: a new thing ``namespace:uuid``."""
+        namespace = request.query_params.get("namespace") or self.settings.default_namespace
+        _namespaces(namespace)
+        body = await self.body(request)
+        if isinstance(body, dict):
+            body.pop("thingId", None)
+        thing_id = f"{namespace}:{uuid.uuid4()}"
+        reply = self.service.modify(
+            caller,
+            thing_id,
+            Resource("thing", ()),
+            body,
+            Conditions(if_none_match="*"),
+            merge=False,
+            allow_policy_lockout=_flag(request, "allow-policy-lockout", False),
+        )
+        return _reply_response(reply, request)
+
+    async def thing(self, request: Request) -> Response:
+        """Every method on /api/2/things/{thingId}[/…]."""
+        caller = self.caller(request)
+        thing_id = check_thing_id(request.path_params["thing_id"])
+        resource = parse_resource(request.path_params["rest"])
+        _check_channel(request)
+        conditions = _conditions(request)
+        if request.method == "GET":
+            reply = self.service.retrieve(
+                caller, thing_id, resource, _fields(request.query_params), conditions
+            )
+            return _reply_response(reply, request)
+        if request.method == "DELETE":
+            self.service.delete(caller, thing_id, resource, conditions)
+            if not _flag(request, "response-required", True):
+                return Response(status_code=202)
+            return Response(status_code=204)
+        merge = request.method == "PATCH"
+        body = await self.body(request, merge=merge)
+        reply = self.service.modify(
+            caller,
+            thing_id,
+            resource,
+            body,
+            conditions,
+            merge=merge,
+            allow_policy_lockout=_flag(request, "allow-policy-lockout", False),
+        )
+        return _reply_response(reply, request)
+
+    # -- policies -------------------------------------------------------------------------
+
+    async def policy(self, request: Request) -> Response:
+        """GET/PUT/DELETE /api/2/policies/{policyId}."""
+        caller = self.caller(request)
+        policy_id = check_policy_id(request.path_params["policy_id"])
+        conditions = _conditions(request)
+        if request.method == "GET":
+            return _reply_response(
+                self.service.retrieve_policy(caller, policy_id, conditions), request
+            )
+        if request.method == "DELETE":
+            self.service.delete_policy(caller, policy_id, conditions)
+            return Response(status_code=204)
+        body = await self.body(request)
+        reply = self.service.put_policy(
+            caller,
+            policy_id,
+            body,
+            conditions,
+            allow_policy_lockout=_flag(request, "allow-policy-lockout", False),
+        )
+        return _reply_response(reply, request)
+
+    async def whoami(self, request: Request) -> Response:
+        """GET /api/2/whoami: the caller's subjects."""
+        caller = self.caller(request)
+        body = {"subjects": sorted(caller.subjects), "defaultSubject": caller.subject}
+        return Response(orjson.dumps(body), media_type=JSON)
+
+    # -- search ---------------------------------------------------------------------------
+
+    async def search_params(self, request: Request) -> dict[str, str]:
+        """Query parameters, plus the form fields of a POST (form wins)."""
+        params = dict(request.query_params)
+        if request.method == "POST":
+            raw = await self.raw_body(request)
+            try:
+                form = parse_qs(raw.decode(), keep_blank_values=True, strict_parsing=False)
+            except (UnicodeDecodeError, ValueError) as exc:
+                raise DittoBadRequestError(
+                    "the search form is not UTF-8 application/x-www-form-urlencoded",
+                    error="thing-search:request.invalid",
+                ) from exc
+            params.update({key: values[-1] for key, values in form.items()})
+        return params
+
+    async def search(self, request: Request) -> Response:
+        """GET/POST /api/2/search/things."""
+        caller = self.caller(request)
+        params = await self.search_params(request)
+        filter_text = params.get("filter") or ""
+        filter_node = parse_rql(filter_text) if filter_text else None
+        namespaces = _namespaces(params.get("namespaces"))
+        options = parse_options(params.get("option") or "")
+        fields = _fields(params)
+        body = await anyio.to_thread.run_sync(
+            self.service.search, caller, filter_node, filter_text, namespaces, options, fields
+        )
+        return Response(body, media_type=JSON)
+
+    async def count(self, request: Request) -> Response:
+        """GET/POST /api/2/search/things/count: a bare integer."""
+        caller = self.caller(request)
+        params = await self.search_params(request)
+        filter_text = params.get("filter") or ""
+        filter_node = parse_rql(filter_text) if filter_text else None
+        namespaces = _namespaces(params.get("namespaces"))
+        total = await anyio.to_thread.run_sync(self.service.count, caller, filter_node, namespaces)
+        return Response(str(total), media_type=JSON)
+
+    # -- change stream --------------------------------------------------------------------
+
+    def change_stream(self, request: Request, caller: Caller) -> Response:
+        """Server-sent events: the changed part of each thing, as it commits."""
+        params = request.query_params
+        raw_ids = params.get("ids")
+        ids = None
+        if raw_ids:
+            ids = frozenset(check_thing_id(part.strip()) for part in raw_ids.split(","))
+        namespaces = _namespaces(params.get("namespaces"))
+        filter_text = params.get("filter")
+        subscription = Subscription(
+            caller=caller,
+            ids=ids,
+            namespaces=frozenset(namespaces) if namespaces else None,
+            filter=parse_rql(filter_text) if filter_text else None,
+            fields=_fields(params),
+        )
+        client = request.client
+        name = f"{caller.subject}@{client.host}:{client.port}" if client else caller.subject
+        subscriber = self.service.hub.subscribe(subscription, name)
+        return StreamingResponse(
+            self._events(subscriber),
+            media_type=EVENT_STREAM,
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    async def _events(self, subscriber: Subscriber) -> AsyncIterator[bytes]:
+        heartbeat = self.settings.sse_heartbeat_seconds
+        try:
+            yield b":subscribed\n\n"  # sends the headers: the subscription is live
+            while True:
+                try:
+                    change = await asyncio.wait_for(subscriber.queue.get(), heartbeat)
+                except TimeoutError:
+                    yield b":\n\n"
+                    continue
+                if change is None:
+                    yield b":closed (the stream fell behind or the service stops)\n\n"
+                    return
+                data = self.render_event(subscriber.subscription, change)
+                if data is not None:
+                    yield b"data:" + data + b"\n\n"
+        finally:
+            self.service.hub.unsubscribe(subscriber)
+
+    def render_event(self, subscription: Subscription, change: Change) -> bytes | None:
+        """The event for one subscriber, or None when it may not or need not see it."""
+        caller = subscription.caller
+        thing: Any = change.thing
+        delta: Any = change.delta
+        if not caller.is_service:
+            enforcer = self.service.enforcer(
+                caller, self.service.store.get_policy(change.policy_id)
+            )
+            if enforcer is not None:
+                thing = enforcer.readable(thing)
+                delta = enforcer.readable(delta) if delta else {}
+                if thing is MISSING or delta is MISSING:
+                    return None
+        if subscription.filter is not None and not matches(subscription.filter, thing):
+            return None
+        if change.deleted:
+            return orjson.dumps(
+                {"thingId": change.thing_id, "_revision": change.revision, "_deleted": True}
+            )
+        payload = {
+            "thingId": change.thing_id,
+            **delta,
+            "_namespace": change.thing_id.partition(":")[0],
+            "_revision": change.revision,
+            "_modified": change.modified,
+        }
+        if subscription.fields is None:
+            for key in META_FIELDS:
+                payload.pop(key, None)
+            return orjson.dumps(payload)
+        selected = select_fields(payload, subscription.fields)
+        if not set(selected) - {"thingId", *META_FIELDS}:
+            return None
+        return orjson.dumps(selected)
+
+
+def _too_large(size: int, limit: int) -> DittoTooLargeError:
+    return DittoTooLargeError(
+        f"the request body is {size} bytes or more; at most {limit} are allowed",
+        error="things:thing.tooLarge",
+        description="Send smaller changes (merge patches of the changed parts).",
+    )
+
+
+async def _ditto_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DittoError)
+    return ditto_error_response(exc)
+
+
+async def _not_modified(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, NotModifiedError)
+    return Response(status_code=304, headers={"ETag": exc.etag})
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        error = DittoError(
+            f"{request.method} is not allowed on {request.url.path}",
+            status=405,
+            error="http:method.notallowed",
+        )
+    else:
+        error = DittoError(
+            f"there is no resource {request.url.path}",
+            status=exc.status_code,
+            error="http:resource.notfound" if exc.status_code == 404 else "http:error",
+        )
+    return ditto_error_response(error)
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    logger.error("twin service: %s %s failed", request.method, request.url.path, exc_info=exc)
+    return ditto_error_response(
+        DittoError(
+            f"the twin service failed on {request.method} {request.url.path}",
+            status=500,
+            error="twins:internal",
+        )
+    )
+
+
+def create_twin_app(store: TwinStore, settings: TwinSettings, service_password: str) -> Starlette:
+    """The ASGI app serving ``/api/2/…`` over ``store``.
+
+    ``service_password`` is the password of ``settings.username``, citytwin's own account.
+    """
+    store.ensure_indexes(settings.indexed_paths)
+    hub = ChangeHub(settings.sse_queue_size)
+    service = TwinService(store, hub, settings.max_body_bytes)
+    api = TwinApi(service, Authenticator(settings, service_password), settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        hub.close()
+
+    routes = [
+        Route("/api/2/things", api.things, methods=["GET", "POST"]),
+        Route(
+            "/api/2/things/{thing_id}{rest:path}",
+            api.thing,
+            methods=["GET", "PUT", "PATCH", "DELETE"],
+        ),
+        Route("/api/2/search/things", api.search, methods=["GET", "POST"]),
+        Route("/api/2/search/things/count", api.count, methods=["GET", "POST"]),
+        Route("/api/2/policies/{policy_id}", api.policy, methods=["GET", "PUT", "DELETE"]),
+        Route("/api/2/whoami", api.whoami, methods=["GET"]),
+    ]
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={
+            DittoError: _ditto_error,
+            NotModifiedError: _not_modified,
+            HTTPException: _http_error,
+            Exception: _unexpected,
+        },
+    )
+    app.state.twin_service = service
+    return app
