@@ -111,6 +111,12 @@ class IngestSettings(BaseModel):
         gt=1,
         description="A device silent for this many of its kind's report intervals is stale.",
     )
+    stale_after_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        description="Silence after which any device is stale, overriding stale_factor times"
+        " its kind's interval (None: use the kind's interval).",
+    )
     stale_check_seconds: float = Field(
         default=5.0, gt=0, description="How often silent devices are looked for."
     )

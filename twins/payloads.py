@@ -24,6 +24,7 @@ from pydantic import (
     Field,
     TypeAdapter,
     ValidationError,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -52,7 +53,20 @@ def _to_epoch_ms(value: Any) -> Any:
     return value
 
 
-EpochMs = Annotated[int, BeforeValidator(_to_epoch_ms), Field(ge=0, lt=2**53)]
+EpochMs = Annotated[
+    int,
+    BeforeValidator(_to_epoch_ms),
+    Field(ge=0, lt=2**53),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "format": "date-time"},
+                {"type": "integer", "minimum": 0, "maximum": 2**53 - 1},
+            ],
+            "description": "RFC 3339 time with a UTC offset, or epoch milliseconds.",
+        }
+    ),
+]
 """A timestamp as epoch milliseconds, accepted as RFC 3339 text or as an integer."""
 
 

@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from citytwin.cli.contract import contract_app
 from citytwin.cli.platform import platform_commands
 from citytwin.i18n import Language, text
 from citytwin.settings import SettingsFileError, load_settings, settings_problems
@@ -26,6 +27,7 @@ app = typer.Typer(
 config_app = typer.Typer(help="Check and show the configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 platform_commands(app, config_app)
+app.add_typer(contract_app, name="contract")
 
 EXIT_BAD_CONFIG = 2
 

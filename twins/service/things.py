@@ -168,7 +168,9 @@ class Conditions:
         """
         if self.if_match is not None:
             tags = _tags(self.if_match)
-            if current is None or ("*" not in tags and not ({current, revision} & set(tags))):
+            if revision is not None and revision in tags:
+                pass  # the whole thing is as the caller last saw it
+            elif current is None or ("*" not in tags and current not in tags):
                 raise DittoPreconditionFailedError(
                     f"The comparison of precondition header 'if-match' for the requested"
                     f" resource evaluated to false. Header value: '{self.if_match}', actual"
@@ -437,13 +439,21 @@ class TwinService:
             policy = self._validated_policy(policy_id, inline_policy)
             self._check_lockout(caller, policy, allow_policy_lockout)
             stored_policy = tx.put_policy(policy, None)
-        elif policy_id is None:
-            policy_id = thing_id
+        else:
+            # As in Ditto: no policyId means one named like the thing, and a policy that
+            # does not exist yet is created with all rights for the creator.
+            if policy_id is None:
+                policy_id = thing_id
+            elif not isinstance(policy_id, str):
+                raise DittoBadRequestError(
+                    f"the policyId of {thing_id!r} must be a string, not"
+                    f" {_json_type(policy_id)}",
+                    error="things:thing.invalid",
+                )
+            check_policy_id(policy_id)
             stored_policy = tx.get_policy(policy_id) or tx.put_policy(
                 default_policy_for(policy_id, caller), None
             )
-        else:
-            stored_policy = self._require_policy(tx, policy_id, thing_id)
         body["policyId"] = policy_id
         enforcer = self.enforcer(caller, stored_policy)
         if enforcer is not None and not enforcer.has_unrestricted((), WRITE):

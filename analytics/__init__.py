@@ -1,0 +1,1 @@
+"""Analytics: alerts and KPIs computed from the normalized event stream (next milestone)."""

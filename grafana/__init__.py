@@ -1,0 +1,1 @@
+"""Grafana boards of the operations centre, kept as code (next milestone)."""

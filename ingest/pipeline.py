@@ -1,0 +1,310 @@
+"""The hot path: one raw MQTT message in; a point, a twin patch, an event or a dead letter out.
+
+``Pipeline.handle`` is synchronous and never raises for a bad message: every refusal
+becomes a dead letter with a reason code. The caller acknowledges every message (accepted
+or not) once the batch it belongs to is durable.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from ingest.mapping import (
+    DeviceContext,
+    availability_line,
+    event_dict,
+    line_of,
+    twin_patch,
+)
+from ingest.lineprotocol import encode_line, series_key
+from ingest.metrics import IngestMetrics
+from ingest.sequence import SequenceTracker, SeqVerdict
+from ingest.settings import IngestSettings
+from ingest.twin_updates import TwinUpdater
+from twins.errors import ContractError
+from twins.kinds import REPORT_INTERVAL_SECONDS
+from twins.payloads import parse_payload
+from twins.registry import Registry
+from twins.thing_id import ThingId
+from twins.topics import Channel, deadletter_topic, event_topic, parse_topic
+
+logger = logging.getLogger(__name__)
+
+Publish = Callable[[str, bytes, int], bool]
+"""Sends (topic, payload, qos) on MQTT without waiting; False when it could not."""
+
+QUALITY = "device_sequence"
+
+
+class DeadLetterReason:
+    """Reason codes of dead letters (also the ``reason`` label of the metric)."""
+
+    TOPIC = "topic"
+    UNKNOWN_DEVICE = "unknown_device"
+    TOO_LARGE = "too_large"
+    NOT_JSON = "not_json"
+    SCHEMA = "schema"
+    NOT_FINITE = "not_finite"
+    TS_FUTURE = "ts_future"
+    TS_PAST = "ts_past"
+    AUTH = "forbidden"
+
+
+@dataclass(slots=True)
+class Batch:
+    """Points and acknowledgements that become durable together, in arrival order."""
+
+    started: float
+    lines: list[str] = field(default_factory=list)
+    acks: list[tuple[int, int, int]] = field(default_factory=list)
+    events: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    quality: dict[str, list[int]] = field(default_factory=dict)
+    messages: int = 0
+    newest_ts_ms: int = 0
+
+
+@dataclass(slots=True)
+class _Route:
+    context: DeviceContext
+    channel: Channel
+    event_topic: str
+
+
+class Pipeline:
+    """Validates and maps device messages for one ingest process."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        settings: IngestSettings,
+        metrics: IngestMetrics,
+        *,
+        publish: Publish,
+        twins: TwinUpdater | None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.metrics = metrics
+        self._publish = publish
+        self._twins = twins
+        self._clock = clock
+        self._routes: dict[str, _Route] = {}
+        self._contexts: dict[ThingId, DeviceContext] = {}
+        self.sequences = SequenceTracker()
+        self.last_seen: dict[str, tuple[float, DeviceContext]] = {}
+        self.stale: set[str] = set()
+        self.counts: dict[str, int] = {}
+        self.use_registry(registry)
+
+    def use_registry(self, registry: Registry) -> None:
+        """Switch to a new registry (devices added or removed by provisioning)."""
+        self._contexts = {device.thing_id: DeviceContext.of(device) for device in registry}
+        self._routes = {}
+
+    def _route(self, topic: str, payload: bytes, received_ms: int) -> _Route | None:
+        try:
+            parsed = parse_topic(topic)
+        except ContractError as exc:
+            self.dead_letter(None, DeadLetterReason.TOPIC, str(exc), topic, payload, received_ms)
+            return None
+        context = self._contexts.get(parsed.thing_id)
+        if context is None:
+            self.dead_letter(
+                parsed.thing_id,
+                DeadLetterReason.UNKNOWN_DEVICE,
+                f"device {parsed.thing_id} on {topic!r} is not in the registry",
+                topic,
+                payload,
+                received_ms,
+            )
+            return None
+        route = _Route(
+            context, parsed.channel, event_topic(context.device.kind.value, parsed.thing_id)
+        )
+        self._routes[topic] = route
+        return route
+
+    def handle(self, topic: str, payload: bytes, batch: Batch) -> None:
+        """Check one message and add what it becomes to ``batch`` (or dead-letter it)."""
+        now = self._clock()
+        received_ms = int(now * 1000)
+        batch.messages += 1
+        route = self._routes.get(topic)
+        if route is None:
+            route = self._route(topic, payload, received_ms)
+            if route is None:
+                return
+        context = route.context
+        channel = route.channel
+        self.counts[channel] = self.counts.get(channel, 0) + 1
+        try:
+            message = parse_payload(
+                context.device.thing_id, context.device.kind, channel, payload
+            )
+        except ContractError as exc:
+            reason = exc.reason
+            if reason == DeadLetterReason.SCHEMA and "finite number" in str(exc):
+                reason = DeadLetterReason.NOT_FINITE
+            self.dead_letter(
+                context.device.thing_id, reason, f"{exc} (topic {topic!r})", topic, payload,
+                received_ms,
+            )
+            return
+        ts_ms = message.ts_ms
+        from_device = ts_ms is not None
+        if ts_ms is None:
+            ts_ms = received_ms
+        else:
+            ahead = (ts_ms - received_ms) / 1000
+            if ahead > self.settings.max_future_seconds:
+                self.dead_letter(
+                    context.device.thing_id, DeadLetterReason.TS_FUTURE,
+                    f"ts {ts_ms} of {context.thing} on {topic!r} is {ahead:.0f} s ahead of the"
+                    f" server clock (at most {self.settings.max_future_seconds:.0f} s)",
+                    topic, payload, received_ms,
+                )
+                return
+            if -ahead > self.settings.max_past_seconds:
+                self.dead_letter(
+                    context.device.thing_id, DeadLetterReason.TS_PAST,
+                    f"ts {ts_ms} of {context.thing} on {topic!r} is {-ahead:.0f} s behind the"
+                    f" server clock (at most {self.settings.max_past_seconds:.0f} s)",
+                    topic, payload, received_ms,
+                )
+                return
+        thing = context.thing
+        if message.seq is not None:
+            check = self.sequences.check(thing, message.seq)
+            if check.verdict is SeqVerdict.DUPLICATE:
+                self._quality(batch, thing, 0)
+                return
+            if check.missing:
+                self._quality(batch, thing, 1, check.missing)
+        line = line_of(context, message, ts_ms)
+        if line is not None:
+            batch.lines.append(line)
+        if ts_ms > batch.newest_ts_ms:
+            batch.newest_ts_ms = ts_ms
+        self.last_seen[thing] = (time.monotonic(), context)
+        patch = None
+        if self._twins is not None:
+            patch = twin_patch(context, message, ts_ms)
+            if thing in self.stale:
+                patch["features"].setdefault("connectivity", {"properties": {}})[
+                    "properties"
+                ]["stale"] = False
+            self._twins.add(thing, patch, time.monotonic())
+        if thing in self.stale:
+            self.stale.discard(thing)
+            self.metrics.stale_devices.set(len(self.stale))
+        if self.settings.events_enabled:
+            events = batch.events.get(route.event_topic)
+            if events is None:
+                events = batch.events[route.event_topic] = []
+            events.append(event_dict(context, message, ts_ms, from_device))
+
+    def _quality(self, batch: Batch, thing: str, index: int, amount: int = 1) -> None:
+        counts = batch.quality.get(thing)
+        if counts is None:
+            counts = batch.quality[thing] = [0, 0]
+        counts[index] += amount
+
+    def finish(self, batch: Batch) -> None:
+        """Add the batch's sequence-quality points and metrics (call once, when taken)."""
+        if not batch.quality:
+            return
+        now_ms = int(self._clock() * 1000)
+        for thing, (duplicates, missing) in batch.quality.items():
+            context = self.last_seen.get(thing, (0.0, None))[1] or self._context_of(thing)
+            if context is None:
+                continue
+            name = context.thing
+            if duplicates:
+                self.metrics.duplicates.labels(name).inc(duplicates)
+            if missing:
+                self.metrics.gaps.labels(name).inc(missing)
+            series = series_key(QUALITY, context.tags)
+            line = encode_line(
+                series, [("duplicates", duplicates), ("missing", missing)], now_ms * 1_000_000
+            )
+            if line is not None:
+                batch.lines.append(line)
+            if self.settings.events_enabled:
+                topic = event_topic(context.device.kind.value, context.device.thing_id)
+                batch.events.setdefault(topic, []).append(
+                    {
+                        "thing_id": name,
+                        "kind": context.tags["kind"],
+                        "site": context.tags["site"],
+                        "sector": context.tags["sector"],
+                        "channel": "quality",
+                        "ts": now_ms,
+                        "ts_source": "server",
+                        "seq": None,
+                        "data": {"duplicates": duplicates, "missing": missing},
+                    }
+                )
+
+    def _context_of(self, thing: str) -> DeviceContext | None:
+        try:
+            return self._contexts.get(ThingId.parse(thing))
+        except ValueError:
+            return None
+
+    def dead_letter(
+        self,
+        thing_id: ThingId | None,
+        reason: str,
+        detail: str,
+        topic: str,
+        payload: bytes,
+        received_ms: int,
+    ) -> None:
+        """Log, count and republish a refused message on its dead-letter topic."""
+        known = thing_id is not None and thing_id in self._contexts
+        device = str(thing_id) if known else "_unknown"
+        self.metrics.deadletters.labels(device, reason).inc()
+        logger.warning("dead letter (%s) from %s: %s", reason, thing_id or topic, detail)
+        try:
+            text, encoding = payload.decode("utf-8"), "text"
+        except UnicodeDecodeError:
+            text, encoding = base64.b64encode(payload).decode("ascii"), "base64"
+        body = orjson.dumps(
+            {
+                "reason": reason,
+                "detail": detail,
+                "topic": topic,
+                "payload": text,
+                "payload_encoding": encoding,
+                "received_at": received_ms,
+            }
+        )
+        if not self._publish(deadletter_topic(thing_id), body, 1):
+            logger.warning("dead letter of %s not published: no broker connection", topic)
+
+    def find_stale(self, factor: float, after: float | None = None) -> list[DeviceContext]:
+        """Devices silent for ``factor`` report intervals (or ``after`` seconds), newly
+        found (marks them stale)."""
+        now = time.monotonic()
+        found = []
+        for thing, (seen, context) in self.last_seen.items():
+            if thing in self.stale:
+                continue
+            limit = after or factor * REPORT_INTERVAL_SECONDS[context.device.kind]
+            if now - seen > limit:
+                self.stale.add(thing)
+                found.append(context)
+        if found:
+            self.metrics.stale_devices.set(len(self.stale))
+        return found
+
+    def stale_line(self, context: DeviceContext) -> str:
+        """The availability point that records a device going stale."""
+        return availability_line(context, "stale", int(self._clock() * 1000))

@@ -1,0 +1,174 @@
+"""An append-only, fsynced disk spool of write bodies for while InfluxDB is down.
+
+Files ``{n:012d}.spool`` in the spool directory hold records::
+
+    b"CTSP" | length u32 | points u32 | crc32 u32 | body (a gzipped /write body)
+
+Records are appended and fsynced before the messages they hold are acknowledged to the
+broker, replayed oldest first, and a file is deleted once every record in it is in
+InfluxDB. The read position survives restarts in ``cursor``. A torn record at the end
+of a file (power cut mid-append) fails its CRC and is dropped: its messages were never
+acknowledged, so the broker delivers them again. Methods block: call them off the loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import struct
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.errors import SpoolError
+
+logger = logging.getLogger(__name__)
+
+MAGIC = b"CTSP"
+HEADER = struct.Struct("<4sIII")
+
+
+@dataclass(slots=True, frozen=True)
+class SpoolRecord:
+    """One spooled write: where it is and what it holds."""
+
+    segment: int
+    offset: int
+    end: int
+    body: bytes
+    points: int
+
+
+class SpoolFullError(SpoolError):
+    """The spool reached its size bound."""
+
+
+class DiskSpool:
+    """The spool in one directory; not thread-safe (one writer task uses it)."""
+
+    def __init__(self, directory: Path, *, max_bytes: int, segment_bytes: int) -> None:
+        self.directory = directory
+        self.max_bytes = max_bytes
+        self.segment_bytes = segment_bytes
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SpoolError(f"cannot create the spool directory {directory}: {exc}") from exc
+        self._cursor_file = directory / "cursor"
+        self._segments = sorted(
+            int(path.stem) for path in directory.glob("*.spool") if path.stem.isdigit()
+        )
+        self._read_segment, self._read_offset = self._load_cursor()
+        self._bytes = sum(self._path(n).stat().st_size for n in self._segments)
+        self._records = 0 if not self._segments else -1  # unknown until replayed
+        self._append_size = self._path(self._segments[-1]).stat().st_size if self._segments else 0
+
+    @property
+    def empty(self) -> bool:
+        """True when nothing waits for replay."""
+        return not self._segments
+
+    @property
+    def size_bytes(self) -> int:
+        """Bytes on disk, including records already replayed in the oldest file."""
+        return self._bytes
+
+    def _path(self, segment: int) -> Path:
+        return self.directory / f"{segment:012d}.spool"
+
+    def _load_cursor(self) -> tuple[int, int]:
+        try:
+            segment, offset = self._cursor_file.read_text().split()
+            return int(segment), int(offset)
+        except (OSError, ValueError):
+            return (self._segments[0] if self._segments else 0), 0
+
+    def append(self, body: bytes, points: int) -> None:
+        """Append one write body and fsync it; ``SpoolFullError`` when over the bound."""
+        record = HEADER.pack(MAGIC, len(body), points, zlib.crc32(body)) + body
+        if self._bytes + len(record) > self.max_bytes:
+            raise SpoolFullError(
+                f"spool {self.directory} holds {self._bytes} bytes; another {len(record)}"
+                f" would pass its bound of {self.max_bytes}"
+            )
+        if not self._segments or self._append_size + len(record) > self.segment_bytes:
+            self._segments.append((self._segments[-1] + 1) if self._segments else 1)
+            self._append_size = 0
+        path = self._path(self._segments[-1])
+        try:
+            with path.open("ab") as file:
+                file.write(record)
+                file.flush()
+                os.fsync(file.fileno())
+            if self._append_size == 0:
+                directory = os.open(self.directory, os.O_RDONLY)
+                try:
+                    os.fsync(directory)
+                finally:
+                    os.close(directory)
+        except OSError as exc:
+            raise SpoolError(f"cannot append to spool file {path}: {exc}") from exc
+        self._append_size += len(record)
+        self._bytes += len(record)
+
+    def peek(self) -> SpoolRecord | None:
+        """The oldest record not yet replayed, or None when the spool is empty."""
+        while self._segments:
+            segment = self._segments[0]
+            offset = self._read_offset if self._read_segment == segment else 0
+            record = self._read(segment, offset)
+            if record is not None:
+                return record
+            self._drop_segment(segment)
+        return None
+
+    def _read(self, segment: int, offset: int) -> SpoolRecord | None:
+        path = self._path(segment)
+        try:
+            with path.open("rb") as file:
+                file.seek(offset)
+                header = file.read(HEADER.size)
+                if len(header) < HEADER.size:
+                    if header:
+                        logger.warning("spool file %s ends with a torn header; dropped", path)
+                    return None
+                magic, length, points, crc = HEADER.unpack(header)
+                body = file.read(length)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise SpoolError(f"cannot read spool file {path} at {offset}: {exc}") from exc
+        if magic != MAGIC or len(body) != length or zlib.crc32(body) != crc:
+            logger.warning(
+                "spool file %s has a torn or corrupt record at byte %d; the rest is dropped"
+                " (its messages were not acknowledged and come again)",
+                path,
+                offset,
+            )
+            return None
+        return SpoolRecord(segment, offset, offset + HEADER.size + length, body, points)
+
+    def pop(self, record: SpoolRecord) -> None:
+        """Mark ``record`` replayed (it is in InfluxDB)."""
+        self._read_segment, self._read_offset = record.segment, record.end
+        if self._segments and record.segment == self._segments[-1] and (
+            record.end >= self._append_size
+        ):
+            self._drop_segment(record.segment)
+            return
+        self._cursor_file.write_text(f"{record.segment} {record.end}\n")
+
+    def _drop_segment(self, segment: int) -> None:
+        path = self._path(segment)
+        try:
+            size = path.stat().st_size
+            path.unlink()
+        except FileNotFoundError:
+            size = 0
+        self._bytes = max(0, self._bytes - size)
+        self._segments.remove(segment)
+        if not self._segments:
+            self._append_size = 0
+        self._read_segment = self._segments[0] if self._segments else 0
+        self._read_offset = 0
+        self._cursor_file.write_text(f"{self._read_segment} 0\n")

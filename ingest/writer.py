@@ -1,0 +1,151 @@
+"""The durable sink: a batch is in InfluxDB or in the disk spool before anything is acked.
+
+``store`` writes a batch to InfluxDB, retrying 5xx and timeouts with exponential backoff;
+when that fails it appends the batch to the spool and marks InfluxDB down. While the spool
+holds anything, new batches go behind it (order is kept) and ``replay`` drains it oldest
+first, probing InfluxDB with backoff. When the spool is full, ``store`` waits: the writer
+stops, its queue fills, ingest stops reading MQTT and the broker holds the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from ingest.errors import InfluxRejectedError, InfluxUnavailableError, SpoolError
+from ingest.influx import InfluxV1Client
+from ingest.metrics import IngestMetrics
+from ingest.settings import IngestSettings
+from ingest.spool import DiskSpool, SpoolFullError, SpoolRecord
+
+logger = logging.getLogger(__name__)
+
+
+class DurableWriter:
+    """Writes batches to InfluxDB, or to the spool while it is down, in order."""
+
+    def __init__(
+        self,
+        influx: InfluxV1Client,
+        spool: DiskSpool,
+        settings: IngestSettings,
+        metrics: IngestMetrics,
+    ) -> None:
+        self._influx = influx
+        self._spool = spool
+        self._settings = settings
+        self._metrics = metrics
+        self._lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self.influx_up = spool.empty
+        metrics.spool_bytes.set(spool.size_bytes)
+        if not spool.empty:
+            self._wake.set()
+
+    @property
+    def spool_empty(self) -> bool:
+        """True when nothing waits in the spool."""
+        return self._spool.empty
+
+    async def store(self, lines: list[str]) -> None:
+        """Return once ``lines`` are in InfluxDB or fsynced in the spool."""
+        if not lines:
+            return
+        body = await asyncio.to_thread(self._influx.compress, "\n".join(lines).encode())
+        points = len(lines)
+        if self.influx_up and self._spool.empty:
+            try:
+                await self._write_with_retries(body)
+            except InfluxUnavailableError as exc:
+                logger.error("InfluxDB is down (%s); spooling to %s", exc, self._spool.directory)
+                self.influx_up = False
+            except InfluxRejectedError as exc:
+                self._metrics.points_rejected.inc(points)
+                logger.error("InfluxDB refused a batch of %d points: %s", points, exc)
+                return
+            else:
+                self._metrics.points_written.inc(points)
+                return
+        await self._append(body, points)
+        self._wake.set()
+
+    async def _write_with_retries(self, body: bytes) -> None:
+        delay = self._settings.retry_backoff_seconds
+        for attempt in range(self._settings.write_retries + 1):
+            try:
+                await self._influx.write(body)
+                return
+            except InfluxUnavailableError as exc:
+                if attempt == self._settings.write_retries:
+                    raise
+                self._metrics.write_retries.inc()
+                logger.warning("InfluxDB write failed (%s); retry %d in %.1f s", exc, attempt + 1, delay)
+                await asyncio.sleep(delay)
+                delay *= 2
+
+    async def _append(self, body: bytes, points: int) -> None:
+        while True:
+            try:
+                async with self._lock:
+                    await asyncio.to_thread(self._spool.append, body, points)
+            except SpoolFullError as exc:
+                logger.error("%s; waiting for InfluxDB to drain it", exc)
+                self._wake.set()
+                await asyncio.sleep(1.0)
+                continue
+            except SpoolError as exc:
+                # cannot make the batch durable: retry the spool (and InfluxDB) until one works
+                logger.error("%s; retrying in 1 s", exc)
+                await asyncio.sleep(1.0)
+                if await self._influx.ping():
+                    try:
+                        await self._influx.write(body)
+                    except InfluxUnavailableError:
+                        continue
+                    except InfluxRejectedError:
+                        self._metrics.points_rejected.inc(points)
+                        return
+                    self._metrics.points_written.inc(points)
+                    return
+                continue
+            self._metrics.points_spooled.inc(points)
+            self._metrics.spool_bytes.set(self._spool.size_bytes)
+            return
+
+    async def replay(self) -> None:
+        """Drain the spool into InfluxDB whenever it holds anything; runs until cancelled."""
+        delay = self._settings.retry_backoff_seconds
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while True:
+                async with self._lock:
+                    record: SpoolRecord | None = await asyncio.to_thread(self._spool.peek)
+                if record is None:
+                    break
+                try:
+                    await self._influx.write(record.body)
+                except InfluxUnavailableError as exc:
+                    logger.warning("replay: InfluxDB still down (%s); next try in %.1f s", exc, delay)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 5.0)
+                    continue
+                except InfluxRejectedError as exc:
+                    self._metrics.points_rejected.inc(record.points)
+                    logger.error("replay: InfluxDB refused %d spooled points: %s", record.points, exc)
+                else:
+                    self._metrics.points_replayed.inc(record.points)
+                    self._metrics.points_written.inc(record.points)
+                delay = self._settings.retry_backoff_seconds
+                async with self._lock:
+                    await asyncio.to_thread(self._spool.pop, record)
+                self._metrics.spool_bytes.set(self._spool.size_bytes)
+            if not self.influx_up:
+                logger.info("spool drained; writing to InfluxDB directly again")
+            self.influx_up = True
+
+
+def elapsed(start: float) -> float:
+    """Seconds since ``start`` (monotonic)."""
+    return time.monotonic() - start
