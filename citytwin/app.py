@@ -9,18 +9,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import AsyncExitStack, asynccontextmanager
+from functools import partial
 from typing import Any
 
+import requests
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 from prometheus_client import make_asgi_app
 
+from citytwin.console.routes import console_router
 from citytwin.paths import StatePaths
 from citytwin.settings import CitytwinSettings
-from citytwin.stack import Secrets
+from citytwin.stack import Secrets, twin_client
+from citytwin.twin_provisioning import ensure_twins
+from twins.errors import DittoError
+from twins.registry import Registry
 
 logger = logging.getLogger(__name__)
 
@@ -63,8 +70,14 @@ def create_app(settings: CitytwinSettings, secrets: Secrets) -> ASGIApp:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        async with resources:
+        async with resources, asyncio.TaskGroup() as group:
+            if settings.registry is not None:
+                twins_task = group.create_task(
+                    keep_twins_provisioned(settings, secrets), name="provision-twins"
+                )
             yield
+            if settings.registry is not None:
+                twins_task.cancel()
 
     app = FastAPIOffline(
         title="citytwin",
@@ -79,11 +92,30 @@ def create_app(settings: CitytwinSettings, secrets: Secrets) -> ASGIApp:
         """Liveness of this process and the parts it serves."""
         return {"status": "ok", "twins": "embedded" if settings.twins.embedded else "ditto"}
 
+    app.include_router(console_router(partial(twin_client, settings, secrets), settings.language))
     _mount_ingest(app, settings, secrets)
     if not settings.twins.embedded:
         return app
     twin_app = _embedded_twin_app(settings, paths, secrets, resources)
     return PrefixDispatcher(TWIN_API_PREFIX, twin_app, app)
+
+
+async def keep_twins_provisioned(settings: CitytwinSettings, secrets: Secrets) -> None:
+    """Create the registry's twins once the twin API answers (it may start after us)."""
+    assert settings.registry is not None
+    registry = Registry.load(settings.registry)
+    delay = 0.5
+    while True:
+        try:
+            with twin_client(settings, secrets) as client:
+                await asyncio.to_thread(
+                    ensure_twins, client, registry, f"nginx:{settings.twins.username}"
+                )
+            return
+        except (DittoError, requests.ConnectionError) as exc:
+            logger.warning("twins not provisioned yet (%s); retrying in %.0f s", exc, delay)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 30.0)
 
 
 def _embedded_twin_app(

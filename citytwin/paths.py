@@ -53,6 +53,11 @@ class StatePaths:
         return self.root / "twins" / "twins.sqlite3"
 
     @property
+    def effective_registry(self) -> Path:
+        """The registry `citytwin up` provisioned, read by its children."""
+        return self.root / "registry.yaml"
+
+    @property
     def device_credentials(self) -> Path:
         """Plaintext device passwords for simulators and installers (mode 0600)."""
         return self.secrets / "device-credentials.json"

@@ -21,6 +21,7 @@ from citytwin.preflight import Program, busy_ports, find_program, missing_progra
 from citytwin.probes import http_ready, mqtt_ready
 from citytwin.settings import CitytwinSettings
 from citytwin.supervisor import ChildSpec
+from twins.client import DittoClient
 
 
 class StackError(RuntimeError):
@@ -53,6 +54,16 @@ def load_secrets(settings: CitytwinSettings, paths: StatePaths) -> Secrets:
 def http_base_url(settings: CitytwinSettings) -> str:
     host = "127.0.0.1" if settings.http.host in {"0.0.0.0", "::"} else settings.http.host
     return f"http://{host}:{settings.http.port}"
+
+
+def twins_base_url(settings: CitytwinSettings) -> str:
+    """The twin API: a real Ditto when configured, else the embedded service."""
+    return str(settings.twins.url).rstrip("/") if settings.twins.url else http_base_url(settings)
+
+
+def twin_client(settings: CitytwinSettings, secrets: Secrets) -> DittoClient:
+    """A Ditto client authenticated as citytwin's own account."""
+    return DittoClient(twins_base_url(settings), settings.twins.username, secrets.twins)
 
 
 def preflight(settings: CitytwinSettings) -> list[str]:

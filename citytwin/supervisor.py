@@ -110,10 +110,12 @@ class ChildProcess:
                     f"{self.spec.name} exited with code {self.process.returncode} while"
                     f" starting; see {self.log_path}"
                 )
-            with contextlib.suppress(Exception):
-                if await self.spec.health():
-                    logger.info("%s is healthy", self.spec.name)
-                    return
+            healthy = False
+            with contextlib.suppress(Exception):  # a probe that fails means "not yet"
+                healthy = await self.spec.health()
+            if healthy:
+                logger.info("%s is healthy", self.spec.name)
+                return
             await asyncio.sleep(0.2)
         raise SupervisorError(
             f"{self.spec.name} was not healthy after {self.spec.start_timeout:.0f} s;"

@@ -9,7 +9,6 @@ openGemini.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import gzip
 import logging
@@ -167,17 +166,3 @@ class InfluxV1Client(AbstractAsyncContextManager["InfluxV1Client"]):
         except InfluxRejectedError as exc:
             if "already exists" not in str(exc):
                 raise
-
-    async def wait_until_up(self, stop: asyncio.Event, *, first_delay: float = 0.2) -> bool:
-        """Ping with backoff until InfluxDB answers (True) or ``stop`` is set (False)."""
-        delay = first_delay
-        while not stop.is_set():
-            if await self.ping():
-                return True
-            logger.warning("InfluxDB at %s does not answer /ping; retrying in %.1f s", self.url, delay)
-            try:
-                await asyncio.wait_for(stop.wait(), delay)
-            except TimeoutError:
-                pass
-            delay = min(delay * 2, 5.0)
-        return False

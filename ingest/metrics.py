@@ -42,7 +42,9 @@ class IngestMetrics:
             registry=r,
         )
         self.write_retries = Counter(
-            "citytwin_ingest_write_retries", "InfluxDB writes retried after 5xx/timeouts.", registry=r
+            "citytwin_ingest_write_retries",
+            "InfluxDB writes retried after 5xx/timeouts.",
+            registry=r,
         )
         self.spool_bytes = Gauge(
             "citytwin_ingest_spool_bytes", "Bytes waiting in the disk spool.", registry=r
@@ -54,7 +56,9 @@ class IngestMetrics:
             registry=r,
         )
         self.duplicates = Counter(
-            "citytwin_ingest_duplicates", "Messages dropped as duplicates (seq).", ["device"],
+            "citytwin_ingest_duplicates",
+            "Messages dropped as duplicates (seq).",
+            ["device"],
             registry=r,
         )
         self.gaps = Counter(
@@ -84,7 +88,9 @@ class IngestMetrics:
             "citytwin_ingest_twin_patches", "Merge patches applied to twins.", registry=r
         )
         self.twin_failures = Counter(
-            "citytwin_ingest_twin_failures", "Merge patches that failed, by reason.", ["reason"],
+            "citytwin_ingest_twin_failures",
+            "Merge patches that failed, by reason.",
+            ["reason"],
             registry=r,
         )
         self.twin_seconds = Histogram(
@@ -94,11 +100,15 @@ class IngestMetrics:
             registry=r,
         )
         self.stale_devices = Gauge(
-            "citytwin_ingest_stale_devices", "Devices silent beyond their kind's interval.",
+            "citytwin_ingest_stale_devices",
+            "Devices silent beyond their kind's interval.",
             registry=r,
         )
         self.mqtt_connected = Gauge(
             "citytwin_ingest_mqtt_connected", "1 while connected to the broker.", registry=r
+        )
+        self.ready = Gauge(
+            "citytwin_ingest_ready", "1 once subscribed and taking messages.", registry=r
         )
         self.queued_batches = Gauge(
             "citytwin_ingest_queued_batches", "Batches waiting for the writer.", registry=r

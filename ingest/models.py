@@ -25,7 +25,9 @@ class NormalizedEvent(BaseModel):
     channel: Literal["telemetry", "event", "state", "status", "cmd/ack", "stale", "quality"] = (
         Field(description="Device channel, or `stale`/`quality` for what ingest itself noticed.")
     )
-    ts: int = Field(description="Epoch ms of the observation (server time when the device sent none).")
+    ts: int = Field(
+        description="Epoch ms of the observation (server time when the device sent none)."
+    )
     ts_source: Literal["device", "server"] = Field(description="Where `ts` came from.")
     seq: int | None = Field(default=None, description="Device sequence number, if any.")
     data: dict[str, Any] = Field(description="The validated `data` body (or ingest's report).")

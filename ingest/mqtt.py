@@ -136,9 +136,9 @@ class MqttSession(contextlib.AbstractAsyncContextManager["MqttSession"]):
                 self._write()
         self._drop_socket()
 
-    async def wait_subscribed(self, timeout: float) -> None:
+    async def wait_subscribed(self, within: float) -> None:
         """Wait until the broker acknowledged the subscriptions (raises on refusal)."""
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within):
             while not self.subscribed.is_set():
                 if self._refused:
                     raise MqttError(self._refused)
@@ -154,7 +154,11 @@ class MqttSession(contextlib.AbstractAsyncContextManager["MqttSession"]):
             except (OSError, MqttError) as exc:
                 logger.warning(
                     "MQTT broker %s:%d not reachable as %s: %s; retrying in %.1f s",
-                    self.host, self.port, self.client_id, exc, delay,
+                    self.host,
+                    self.port,
+                    self.client_id,
+                    exc,
+                    delay,
                 )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
@@ -173,7 +177,7 @@ class MqttSession(contextlib.AbstractAsyncContextManager["MqttSession"]):
         client.on_socket_register_write = None
         client.on_socket_unregister_write = None
         client.on_socket_close = None
-        properties = Properties(PacketTypes.CONNECT)
+        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         properties.SessionExpiryInterval = self.session_expiry
         properties.ReceiveMaximum = 65_535
         await asyncio.to_thread(
@@ -230,16 +234,17 @@ class MqttSession(contextlib.AbstractAsyncContextManager["MqttSession"]):
         self, _c: paho.Client, _u: Any, flags: Any, reason: ReasonCode, _p: Any
     ) -> None:
         if reason.is_failure:
-            self._refused = (
-                f"broker {self.host}:{self.port} refused {self.client_id}: {reason}"
-            )
+            self._refused = f"broker {self.host}:{self.port} refused {self.client_id}: {reason}"
             self.connected.set()
             return
         self._refused = None
         self.generation += 1
         logger.info(
             "connected to MQTT %s:%d as %s (session present: %s)",
-            self.host, self.port, self.client_id, flags.session_present,
+            self.host,
+            self.port,
+            self.client_id,
+            flags.session_present,
         )
         options = SubscribeOptions(qos=1)
         self._client.subscribe([(topic, options) for topic in self.subscriptions])
@@ -269,7 +274,7 @@ class MqttSession(contextlib.AbstractAsyncContextManager["MqttSession"]):
         self._pending.append(
             Received(
                 message.topic,
-                message.payload,
+                bytes(message.payload),
                 message.mid,
                 message.qos,
                 self.generation,

@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from ingest.lineprotocol import encode_line, series_key
 from ingest.mapping import (
     DeviceContext,
     availability_line,
@@ -23,7 +24,6 @@ from ingest.mapping import (
     line_of,
     twin_patch,
 )
-from ingest.lineprotocol import encode_line, series_key
 from ingest.metrics import IngestMetrics
 from ingest.sequence import SequenceTracker, SeqVerdict
 from ingest.settings import IngestSettings
@@ -145,15 +145,17 @@ class Pipeline:
         channel = route.channel
         self.counts[channel] = self.counts.get(channel, 0) + 1
         try:
-            message = parse_payload(
-                context.device.thing_id, context.device.kind, channel, payload
-            )
+            message = parse_payload(context.device.thing_id, context.device.kind, channel, payload)
         except ContractError as exc:
             reason = exc.reason
             if reason == DeadLetterReason.SCHEMA and "finite number" in str(exc):
                 reason = DeadLetterReason.NOT_FINITE
             self.dead_letter(
-                context.device.thing_id, reason, f"{exc} (topic {topic!r})", topic, payload,
+                context.device.thing_id,
+                reason,
+                f"{exc} (topic {topic!r})",
+                topic,
+                payload,
                 received_ms,
             )
             return
@@ -165,18 +167,24 @@ class Pipeline:
             ahead = (ts_ms - received_ms) / 1000
             if ahead > self.settings.max_future_seconds:
                 self.dead_letter(
-                    context.device.thing_id, DeadLetterReason.TS_FUTURE,
+                    context.device.thing_id,
+                    DeadLetterReason.TS_FUTURE,
                     f"ts {ts_ms} of {context.thing} on {topic!r} is {ahead:.0f} s ahead of the"
                     f" server clock (at most {self.settings.max_future_seconds:.0f} s)",
-                    topic, payload, received_ms,
+                    topic,
+                    payload,
+                    received_ms,
                 )
                 return
             if -ahead > self.settings.max_past_seconds:
                 self.dead_letter(
-                    context.device.thing_id, DeadLetterReason.TS_PAST,
+                    context.device.thing_id,
+                    DeadLetterReason.TS_PAST,
                     f"ts {ts_ms} of {context.thing} on {topic!r} is {-ahead:.0f} s behind the"
                     f" server clock (at most {self.settings.max_past_seconds:.0f} s)",
-                    topic, payload, received_ms,
+                    topic,
+                    payload,
+                    received_ms,
                 )
                 return
         thing = context.thing
@@ -197,9 +205,9 @@ class Pipeline:
         if self._twins is not None:
             patch = twin_patch(context, message, ts_ms)
             if thing in self.stale:
-                patch["features"].setdefault("connectivity", {"properties": {}})[
-                    "properties"
-                ]["stale"] = False
+                patch["features"].setdefault("connectivity", {"properties": {}})["properties"][
+                    "stale"
+                ] = False
             self._twins.add(thing, patch, time.monotonic())
         if thing in self.stale:
             self.stale.discard(thing)
@@ -218,6 +226,9 @@ class Pipeline:
 
     def finish(self, batch: Batch) -> None:
         """Add the batch's sequence-quality points and metrics (call once, when taken)."""
+        for channel, count in self.counts.items():
+            self.metrics.messages.labels(channel).inc(count)
+        self.counts.clear()
         if not batch.quality:
             return
         now_ms = int(self._clock() * 1000)

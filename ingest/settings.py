@@ -139,7 +139,7 @@ class IngestSettings(BaseModel):
     )
     session_expiry_seconds: int = Field(
         default=7 * 86_400,
-        ge=60,
+        ge=10,
         description="How long the broker keeps the session (and queues) of a stopped worker.",
     )
     events_enabled: bool = Field(
@@ -159,7 +159,5 @@ class IngestSettings(BaseModel):
     def _system_keys(cls, value: dict[str, HttpIngestSystem]) -> dict[str, HttpIngestSystem]:
         for key in value:
             if not re.match(r"^[A-Za-z0-9_.\-]{1,64}$", key):
-                raise ValueError(
-                    f"system key {key!r} must be 1-64 letters, digits, '_', '.', '-'"
-                )
+                raise ValueError(f"system key {key!r} must be 1-64 letters, digits, '_', '.', '-'")
         return value

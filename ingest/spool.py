@@ -151,8 +151,10 @@ class DiskSpool:
     def pop(self, record: SpoolRecord) -> None:
         """Mark ``record`` replayed (it is in InfluxDB)."""
         self._read_segment, self._read_offset = record.segment, record.end
-        if self._segments and record.segment == self._segments[-1] and (
-            record.end >= self._append_size
+        if (
+            self._segments
+            and record.segment == self._segments[-1]
+            and (record.end >= self._append_size)
         ):
             self._drop_segment(record.segment)
             return

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 
 from ingest.errors import InfluxRejectedError, InfluxUnavailableError, SpoolError
 from ingest.influx import InfluxV1Client
@@ -80,7 +79,9 @@ class DurableWriter:
                 if attempt == self._settings.write_retries:
                     raise
                 self._metrics.write_retries.inc()
-                logger.warning("InfluxDB write failed (%s); retry %d in %.1f s", exc, attempt + 1, delay)
+                logger.warning(
+                    "InfluxDB write failed (%s); retry %d in %.1f s", exc, attempt + 1, delay
+                )
                 await asyncio.sleep(delay)
                 delay *= 2
 
@@ -127,13 +128,17 @@ class DurableWriter:
                 try:
                     await self._influx.write(record.body)
                 except InfluxUnavailableError as exc:
-                    logger.warning("replay: InfluxDB still down (%s); next try in %.1f s", exc, delay)
+                    logger.warning(
+                        "replay: InfluxDB still down (%s); next try in %.1f s", exc, delay
+                    )
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, 5.0)
                     continue
                 except InfluxRejectedError as exc:
                     self._metrics.points_rejected.inc(record.points)
-                    logger.error("replay: InfluxDB refused %d spooled points: %s", record.points, exc)
+                    logger.error(
+                        "replay: InfluxDB refused %d spooled points: %s", record.points, exc
+                    )
                 else:
                     self._metrics.points_replayed.inc(record.points)
                     self._metrics.points_written.inc(record.points)
@@ -144,8 +149,3 @@ class DurableWriter:
             if not self.influx_up:
                 logger.info("spool drained; writing to InfluxDB directly again")
             self.influx_up = True
-
-
-def elapsed(start: float) -> float:
-    """Seconds since ``start`` (monotonic)."""
-    return time.monotonic() - start

@@ -5,16 +5,20 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import signal
 from pathlib import Path
 from typing import Annotated
 
+import requests
 import typer
 import uvicorn
+import yaml
 
 from citytwin.i18n import text
 from citytwin.logs import configure_logging
 from citytwin.paths import StatePaths
+from citytwin.provisioning import provision
 from citytwin.settings import CitytwinSettings
 from citytwin.stack import (
     StackError,
@@ -22,9 +26,13 @@ from citytwin.stack import (
     http_base_url,
     load_secrets,
     preflight,
+    twin_client,
 )
 from citytwin.status import collect_status, status_as_json
 from citytwin.supervisor import Supervisor, SupervisorError
+from citytwin.twin_provisioning import ensure_twins
+from twins.errors import DittoError
+from twins.registry import Registry, RegistrySpec
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +87,10 @@ async def _run_stack(settings: CitytwinSettings, scenario: str | None, speed: fl
     for directory in (paths.root, paths.logs, paths.run, paths.secrets):
         directory.mkdir(parents=True, exist_ok=True)
     secrets = load_secrets(settings, paths)
-    _provision_registry(settings, paths, secrets.mqtt_service)
+    registry = effective_registry(settings, paths, scenario)
+    provision(registry, paths, {settings.mqtt.service_username: secrets.mqtt_service})
+    # children (ingest, simulate) read the same registry
+    os.environ["CITYTWIN_REGISTRY"] = str(paths.effective_registry.resolve())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -90,15 +101,26 @@ async def _run_stack(settings: CitytwinSettings, scenario: str | None, speed: fl
         await supervisor.run_until(stop)
 
 
-def _provision_registry(
-    settings: CitytwinSettings, paths: StatePaths, service_password: str
-) -> None:
-    """Broker users for the service account and the configured registry's devices."""
-    from citytwin.provisioning import provision
-    from twins.registry import Registry, RegistrySpec
+def effective_registry(
+    settings: CitytwinSettings, paths: StatePaths, scenario: str | None
+) -> Registry:
+    """The devices this platform knows: the scenario's, else the registry file's.
 
-    registry = Registry.load(settings.registry) if settings.registry else Registry(RegistrySpec())
-    provision(registry, paths, {settings.mqtt.service_username: service_password})
+    Written to ``var/registry.yaml`` so every child process reads the same one.
+    """
+    if scenario is not None:
+        from simulators.scenario import load_scenario
+
+        spec = load_scenario(scenario).registry_spec()
+    elif settings.registry is not None:
+        spec = Registry.load(settings.registry).spec
+    else:
+        spec = RegistrySpec()
+    paths.effective_registry.write_text(
+        yaml.safe_dump(spec.model_dump(mode="json", exclude_none=True), allow_unicode=True),
+        encoding="utf-8",
+    )
+    return Registry(spec)
 
 
 def serve(ctx: typer.Context) -> None:
@@ -151,19 +173,29 @@ def status(
 
 def provision_command(
     ctx: typer.Context,
-    registry_file: Annotated[Path, typer.Argument(help="Site/device YAML file.")],
+    registry_file: Annotated[
+        Path | None, typer.Argument(help="Site/device YAML file (or use --scenario).")
+    ] = None,
+    scenario: Annotated[
+        str | None, typer.Option(help="Provision a simulation scenario's devices instead.")
+    ] = None,
 ) -> None:
-    """Create or update device credentials and ACLs; revoke devices no longer listed."""
-    from citytwin.provisioning import provision
-    from twins.registry import Registry
+    """Create or update device credentials, ACLs and twins; revoke devices no longer listed."""
     from twins.yaml_source import YamlModelError
 
     settings = _settings(ctx)
     configure_logging(settings.log_level, process="provision")
+    if (registry_file is None) == (scenario is None):
+        typer.echo("give either a registry FILE or --scenario NAME", err=True)
+        raise typer.Exit(2)
     paths = StatePaths(settings.state_dir)
     secrets = load_secrets(settings, paths)
     try:
-        registry = Registry.load(registry_file)
+        registry = (
+            Registry.load(registry_file)
+            if registry_file is not None
+            else effective_registry(settings, paths, scenario)
+        )
     except YamlModelError as exc:
         for line in exc.problems:
             typer.echo(line, err=True)
@@ -181,6 +213,13 @@ def provision_command(
         )
     )
     typer.echo(text("credentials_at", language, path=paths.device_credentials.resolve()))
+    try:
+        with twin_client(settings, secrets) as client:
+            twins = ensure_twins(client, registry, f"nginx:{settings.twins.username}")
+    except (DittoError, requests.ConnectionError) as exc:
+        typer.echo(text("twins_later", language, error=exc), err=True)
+    else:
+        typer.echo(text("twins_done", language, created=twins.created, updated=twins.updated))
 
 
 def config_check(ctx: typer.Context) -> None:

@@ -161,3 +161,48 @@ def test_provisioning_is_idempotent_and_keeps_secrets_private(
 @pytest.fixture(autouse=True)
 def _no_leftover_devices(broker: Broker) -> None:
     """Each test provisions what it needs; the registry is replaced per test."""
+
+
+def mosquitto_pub(broker: Broker, username: str, password: str, topic: str) -> int:
+    import subprocess
+
+    return subprocess.run(
+        [
+            "mosquitto_pub",
+            "-h",
+            broker.host,
+            "-p",
+            str(broker.port),
+            "-u",
+            username,
+            "-P",
+            password,
+            "-q",
+            "1",
+            "-V",
+            "mqttv5",
+            "-t",
+            topic,
+            "-m",
+            '{"seq":1}',
+        ],
+        capture_output=True,
+        timeout=20,
+        check=False,
+    ).returncode
+
+
+def test_mosquitto_pub_with_a_devices_credentials(broker: Broker, unique_name: str) -> None:
+    """The acceptance check as an installer types it, with the Debian client."""
+    namespace = f"thaibinh.{unique_name}"
+    broker.provision(registry_of(namespace, "counter-01", "counter-02"))
+    creds = load_device_credentials(broker.paths)[f"{namespace}:counter-01"]
+    watcher = Watcher(broker, f"citytwin/{namespace}")
+    own = f"citytwin/{namespace}/counter-01/telemetry"
+    other = f"citytwin/{namespace}/counter-02/telemetry"
+    assert mosquitto_pub(broker, creds.username, creds.password, own) == 0
+    mosquitto_pub(broker, creds.username, creds.password, other)  # MQTT 5: PUBACK 0x87
+    assert mosquitto_pub(broker, creds.username, "wrong", own) != 0
+    assert mosquitto_pub(broker, creds.username, creds.password, own) == 0
+    assert [topic for topic, _ in watcher.wait_for(2)] == [own, own]
+    watcher.close()

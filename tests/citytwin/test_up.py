@@ -98,3 +98,17 @@ def test_a_second_up_on_the_same_ports_names_the_busy_port(
     port = stack_env["CITYTWIN_MQTT__PORT"]
     assert f"port {port} on 127.0.0.1 is already in use" in second.stderr
     assert "CITYTWIN_MQTT__PORT" in second.stderr
+
+
+def test_children_die_with_a_killed_supervisor(
+    running_stack: subprocess.Popen[str], stack_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Even SIGKILL of `citytwin up` leaves no orphan (the kernel SIGTERMs the children)."""
+    report = wait_healthy(stack_env, running_stack, tmp_path / "up.log")
+    pids = [c["pid"] for c in report["components"] if c["pid"]]  # type: ignore[union-attr]
+    running_stack.kill()
+    running_stack.wait(10)
+    deadline = time.monotonic() + 20
+    while any(process_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [pid for pid in pids if process_alive(pid)] == []

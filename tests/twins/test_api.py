@@ -47,9 +47,7 @@ def test_sub_resources_read_and_write(
     assert http.get(f"{base}/policyId").json() == thing_id
     assert http.get(f"{base}/definition").json() == "citytwin:counter:1.0.0"
     assert http.get(f"{base}/attributes/site").json() == "thaibinh.hcc"
-    assert http.get(f"{base}/features/queue/definition").json() == [
-        "citytwin:queue:1.0.0"
-    ]
+    assert http.get(f"{base}/features/queue/definition").json() == ["citytwin:queue:1.0.0"]
     assert http.get(f"{base}/features/queue/properties/waiting").json() == 0
 
     put = http.put(f"{base}/attributes/location/room", json="A1")
@@ -118,7 +116,9 @@ def test_etags_and_conditions(
 ) -> None:
     thing_id = f"{namespace}:counter-04"
     base = _url(twin_server, thing_id)
-    assert http.put(base, json=_counter(thing_id), headers={"If-None-Match": "*"}).status_code == 201
+    assert (
+        http.put(base, json=_counter(thing_id), headers={"If-None-Match": "*"}).status_code == 201
+    )
     again = http.put(base, json=_counter(thing_id), headers={"If-None-Match": "*"})
     assert again.status_code == 412
     assert again.json()["error"] == "things:precondition.failed"
@@ -135,9 +135,9 @@ def test_etags_and_conditions(
     assert part.headers["ETag"].startswith('"hash:')
     ok = http.put(f"{base}/attributes/x", json=3, headers={"If-Match": part.headers["ETag"]})
     assert ok.status_code == 204
-    assert http.get(f"{base}/_revision".replace("/_revision", ""), params={"fields": "_revision"}).json() == {
-        "_revision": 3
-    }
+    assert http.get(
+        f"{base}/_revision".replace("/_revision", ""), params={"fields": "_revision"}
+    ).json() == {"_revision": 3}
 
 
 def test_response_required_false_gives_202(

@@ -70,8 +70,9 @@ def test_errors_are_typed_and_carry_ditto_codes(client: DittoClient) -> None:
 
 
 def test_unreachable_service_is_unavailable() -> None:
-    with DittoClient("http://127.0.0.1:9", "x", "y", timeout=2) as ditto, pytest.raises(
-        DittoUnavailableError
+    with (
+        DittoClient("http://127.0.0.1:9", "x", "y", timeout=2) as ditto,
+        pytest.raises(DittoUnavailableError),
     ):
         ditto.get("a:b")
 

@@ -23,8 +23,9 @@ def test_wrong_or_missing_credentials_are_401(twin_server: TwinServer) -> None:
     assert missing.headers["WWW-Authenticate"].startswith("Basic")
     wrong = requests.get(url, auth=("alice", "nope"), timeout=5)
     assert wrong.status_code == 401
-    with DittoClient(twin_server.url, "mallory", "x") as ditto, pytest.raises(
-        DittoUnauthorizedError
+    with (
+        DittoClient(twin_server.url, "mallory", "x") as ditto,
+        pytest.raises(DittoUnauthorizedError),
     ):
         ditto.get("test.x:y")
 
@@ -109,9 +110,7 @@ def test_grants_on_feature_paths(
         }
     )
     with twin_server.client("bob") as bob:
-        assert bob.get(thing_id) == {
-            "features": {"queue": {"properties": {"waiting": 1}}}
-        }
+        assert bob.get(thing_id) == {"features": {"queue": {"properties": {"waiting": 1}}}}
         bob.patch(thing_id, "features/queue/properties", {"waiting": 2})
         assert client.get(thing_id, "features/queue/properties/waiting") == 2
         with pytest.raises(DittoForbiddenError):

@@ -106,7 +106,11 @@ def test_post_search_and_count(
 ) -> None:
     posted = http.post(
         f"{twin_server.url}/api/2/search/things",
-        data={"filter": 'eq(attributes/site,"site.b")', "namespaces": namespace, "fields": "thingId"},
+        data={
+            "filter": 'eq(attributes/site,"site.b")',
+            "namespaces": namespace,
+            "fields": "thingId",
+        },
     )
     assert posted.status_code == 200
     assert posted.json()["items"][0] == {"thingId": counters[1]}
@@ -125,7 +129,7 @@ def test_post_search_and_count(
         ("foo(attributes/site,1)", "unknown operator 'foo'"),
         ("eq(attribute/site,1)", "not searchable"),
         ("gt(attributes/a,true)", "needs a number or a string"),
-        ('like(attributes/a,5)', "quoted pattern"),
+        ("like(attributes/a,5)", "quoted pattern"),
         ("eq(attributes//a,1)", "empty key"),
         ("and()", "expected an operator"),
     ],
@@ -143,9 +147,7 @@ def test_search_uses_the_site_index(twin_server: TwinServer) -> None:
 
     plan = twin_server.store.explain(
         SearchQuery(
-            filter=parse_rql(
-                'and(eq(attributes/site,"x"),gt(features/queue/properties/waiting,5))'
-            )
+            filter=parse_rql('and(eq(attributes/site,"x"),gt(features/queue/properties/waiting,5))')
         )
     )
     assert any("things_ix_attributes_site" in step for step in plan)

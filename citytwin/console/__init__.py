@@ -1,0 +1,1 @@
+"""The operator console: the province at a glance, Vietnamese first (``?lang=en``)."""

@@ -1,0 +1,177 @@
+"""Device messages through real Mosquitto and ingest into InfluxDB, the twins and MQTT."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pytest
+
+from tests.ingest.conftest import Site, TwinService
+from tests.ingest.support import Device, IngestProcess, Watcher, influx_rows, wait_until
+from tests.services import Broker, Influx
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def test_telemetry_lands_in_influx_with_tags_and_fields(
+    broker: Broker,
+    influx: Influx,
+    make_site: Callable[..., Site],
+    make_ingest: Callable[..., IngestProcess],
+) -> None:
+    site = make_site([("counter-07", "counter"), ("pm-01", "sensor")], twins=False)
+    make_ingest(site, twins=False)
+    counter = Device(broker, f"{site.namespace}:counter-07")
+    sensor = Device(broker, f"{site.namespace}:pm-01")
+    ts = int(time.time() * 1000) - 5000
+    counter.send("telemetry", {"waiting": 4, "officer_present": True, "serving": "A012"}, ts=ts)
+    sensor.send("telemetry", {"pm25_ugm3": 35.5, "temperature_c": 29}, ts=ts).wait_for_publish(10)
+
+    rows = wait_until(
+        lambda: influx_rows(influx, site.database, 'SELECT * FROM "counter_telemetry"'),
+        "the counter point",
+    )
+    assert rows == [
+        {
+            "time": ts,
+            "device": "counter-07",
+            "kind": "counter",
+            "namespace": site.namespace,
+            "sector": "public_administration",
+            "site": site.namespace,
+            "officer_present": True,
+            "serving": "A012",
+            "waiting": 4,
+            "seq": 1,
+        }
+    ]
+    sensor_rows = wait_until(
+        lambda: influx_rows(
+            influx, site.database, 'SELECT pm25_ugm3, temperature_c, humidity_pct FROM "sensor_telemetry"'
+        ),
+        "the sensor point",
+    )
+    assert sensor_rows == [
+        {"time": ts, "pm25_ugm3": 35.5, "temperature_c": 29.0, "humidity_pct": None}
+    ]
+    counter.close()
+    sensor.close()
+
+
+def test_events_status_twin_and_normalized_events(
+    broker: Broker,
+    influx: Influx,
+    twin_service: TwinService,
+    make_site: Callable[..., Site],
+    make_ingest: Callable[..., IngestProcess],
+) -> None:
+    site = make_site([("counter-07", "counter")])
+    thing = f"{site.namespace}:counter-07"
+    watcher = Watcher(broker, f"citytwin/$platform/events/counter/{site.namespace}/#")
+    make_ingest(site)
+    device = Device(broker, thing)
+    device.publish("status", b'{"data": {"state": "online"}}', retain=True)
+    device.send("event", {"type": "officer_login", "officer": "Nguyễn Văn An, \"tổ 2\""})
+    device.send("telemetry", {"waiting": 9, "officer_present": True}).wait_for_publish(10)
+
+    with twin_service.client() as client:
+        twin = wait_until(
+            lambda: (t := client.get(thing))["features"]["queue"]["properties"]["waiting"] == 9
+            and t,
+            "the twin to show 9 waiting",
+        )
+    assert twin["features"]["staff"]["properties"]["officerId"] == 'Nguyễn Văn An, "tổ 2"'
+    assert twin["features"]["staff"]["properties"]["present"] is True
+    assert twin["features"]["connectivity"]["properties"]["online"] is True
+    assert twin["features"]["service"]["desiredProperties"] == {"open": False}
+
+    events = wait_until(
+        lambda: influx_rows(influx, site.database, 'SELECT * FROM "counter_event"'), "the event"
+    )
+    assert events[0]["type"] == "officer_login"
+    assert events[0]["officer"] == 'Nguyễn Văn An, "tổ 2"'
+    availability = wait_until(
+        lambda: influx_rows(influx, site.database, 'SELECT * FROM "device_availability"'),
+        "the availability point",
+    )
+    assert availability[0]["online"] == 1
+    assert availability[0]["state"] == "online"
+
+    normalized = wait_until(
+        lambda: [e for _, body in watcher.json() for e in body["events"]]
+        if len([e for _, body in watcher.json() for e in body["events"]]) >= 3
+        else None,
+        "three normalized events",
+    )
+    assert [(e["channel"], e["seq"]) for e in normalized] == [
+        ("status", None),
+        ("event", 1),
+        ("telemetry", 2),
+    ]
+    assert normalized[2]["data"] == {"waiting": 9, "officer_present": True}
+    assert normalized[2]["site"] == site.namespace
+    assert normalized[0]["ts_source"] == "server"
+    device.close()
+    watcher.close()
+
+
+def test_duplicates_are_dropped_and_gaps_counted(
+    broker: Broker,
+    influx: Influx,
+    make_site: Callable[..., Site],
+    make_ingest: Callable[..., IngestProcess],
+) -> None:
+    site = make_site([("kiosk-1", "kiosk")], twins=False)
+    ingest = make_ingest(site, twins=False)
+    device = Device(broker, f"{site.namespace}:kiosk-1")
+    ts = int(time.time() * 1000)
+    for seq in (1, 2, 2, 3, 7, 3):
+        device.send("telemetry", {"queue_length": seq}, seq=seq, ts=ts + seq).wait_for_publish(10)
+
+    thing = f"{site.namespace}:kiosk-1"
+    wait_until(lambda: ingest.metric("citytwin_ingest_duplicates_total", device=thing) == 2, "2 dups")
+    assert ingest.metric("citytwin_ingest_seq_missing_total", device=thing) == 3
+    rows = influx_rows(influx, site.database, 'SELECT seq FROM "kiosk_telemetry"')
+    assert [row["seq"] for row in rows] == [1, 2, 3, 7]
+    quality = wait_until(
+        lambda: influx_rows(
+            influx, site.database, 'SELECT sum(duplicates) AS d, sum(missing) AS m FROM "device_sequence"'
+        ),
+        "sequence quality points",
+    )
+    assert (quality[0]["d"], quality[0]["m"]) == (2, 3)
+    device.close()
+
+
+def test_silent_device_is_marked_stale_in_twin_and_series(
+    broker: Broker,
+    influx: Influx,
+    twin_service: TwinService,
+    make_site: Callable[..., Site],
+    make_ingest: Callable[..., IngestProcess],
+) -> None:
+    site = make_site([("cam-1", "camera")])
+    thing = f"{site.namespace}:cam-1"
+    make_ingest(site, stale_after_seconds=1.0)
+    device = Device(broker, thing)
+    device.send("telemetry", {"fps": 15.0, "bitrate_kbps": 2048.0}).wait_for_publish(10)
+    with twin_service.client() as client:
+        wait_until(
+            lambda: client.get(thing, "features/connectivity/properties").get("stale") is True,
+            "the twin to be marked stale",
+        )
+        rows = wait_until(
+            lambda: influx_rows(
+                influx, site.database, "SELECT state, online FROM device_availability"
+            ),
+            "the stale availability point",
+        )
+        assert rows[-1]["state"] == "stale"
+        assert rows[-1]["online"] == 0
+        device.send("telemetry", {"fps": 14.0, "bitrate_kbps": 2000.0}).wait_for_publish(10)
+        wait_until(
+            lambda: client.get(thing, "features/connectivity/properties").get("stale") is False,
+            "the twin to be fresh again",
+        )
+    device.close()
