@@ -213,9 +213,9 @@ def main() -> None:
     row("GET thing p99 (vs whoami p99)", _p(get_thing, 0.99) * ms, _p(whoami, 0.99) * ms, "ms")
     row(
         "GET thing p50 (vs raw SQLite read p50)",
-        statistics.median(get_thing) * ms,
-        statistics.median(sqlite_read) * ms,
-        "ms",
+        statistics.median(get_thing) * ms * ms,
+        statistics.median(sqlite_read) * ms * ms,
+        "us",
     )
     row(
         "search site+waiting p50 (vs whoami p50)",

@@ -92,7 +92,9 @@ def create_app(settings: CitytwinSettings, secrets: Secrets) -> ASGIApp:
         """Liveness of this process and the parts it serves."""
         return {"status": "ok", "twins": "embedded" if settings.twins.embedded else "ditto"}
 
-    app.include_router(console_router(partial(twin_client, settings, secrets), settings.language))
+    app.include_router(
+        console_router(partial(twin_client, settings, secrets.twins), settings.language)
+    )
     _mount_ingest(app, settings, secrets)
     if not settings.twins.embedded:
         return app
@@ -107,7 +109,7 @@ async def keep_twins_provisioned(settings: CitytwinSettings, secrets: Secrets) -
     delay = 0.5
     while True:
         try:
-            with twin_client(settings, secrets) as client:
+            with twin_client(settings, secrets.twins) as client:
                 await asyncio.to_thread(
                     ensure_twins, client, registry, f"nginx:{settings.twins.username}"
                 )
@@ -128,8 +130,12 @@ def _embedded_twin_app(
     store = TwinStore.open(paths.twins_db)
     resources.callback(store.close)
     logger.info("embedded twin service on %s", paths.twins_db)
-    twin_app: ASGIApp = create_twin_app(store, settings.twins, secrets.twins)
-    return twin_app
+    twin_app = create_twin_app(store, settings.twins, secrets.twins)
+    # routed to, not run as the main app, so its own lifespan does not run: end open
+    # change streams here or uvicorn waits for them at shutdown
+    resources.callback(twin_app.state.twin_service.hub.close)
+    dispatched: ASGIApp = twin_app
+    return dispatched
 
 
 def _mount_ingest(app: FastAPI, settings: CitytwinSettings, secrets: Secrets) -> None:

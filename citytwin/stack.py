@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 
 from citytwin.broker import write_mosquitto_config
 from citytwin.credentials import stored_secret
@@ -40,15 +41,30 @@ class Secrets:
     twins: str
 
 
-def load_secrets(settings: CitytwinSettings, paths: StatePaths) -> Secrets:
-    """Passwords from settings when given, else generated once into ``secrets/``."""
-    mqtt_password = settings.mqtt.service_password.get_secret_value() or stored_secret(
-        paths.service_password
+def load_secrets(settings: CitytwinSettings, paths: StatePaths, *, create: bool = True) -> Secrets:
+    """Passwords from settings when given, else from ``secrets/``.
+
+    ``create``: generate missing ones (``up``, ``serve``); otherwise a missing file raises
+    ``FileNotFoundError`` naming it (commands that only talk to a running platform).
+    """
+
+    return Secrets(
+        _secret(settings.mqtt.service_password.get_secret_value(), paths.service_password, create),
+        twins_password(settings, paths, create=create),
     )
-    twins_password = settings.twins.password.get_secret_value() or stored_secret(
-        paths.twins_password
-    )
-    return Secrets(mqtt_password, twins_password)
+
+
+def twins_password(settings: CitytwinSettings, paths: StatePaths, *, create: bool) -> str:
+    """The password of ``twins.username`` (see ``load_secrets`` for ``create``)."""
+    return _secret(settings.twins.password.get_secret_value(), paths.twins_password, create)
+
+
+def _secret(configured: str, path: Path, create: bool) -> str:
+    if configured:
+        return configured
+    if create:
+        return stored_secret(path)
+    return path.read_text(encoding="utf-8").strip()
 
 
 def http_base_url(settings: CitytwinSettings) -> str:
@@ -61,9 +77,14 @@ def twins_base_url(settings: CitytwinSettings) -> str:
     return str(settings.twins.url).rstrip("/") if settings.twins.url else http_base_url(settings)
 
 
-def twin_client(settings: CitytwinSettings, secrets: Secrets) -> DittoClient:
+def twin_client(settings: CitytwinSettings, twins_password: str) -> DittoClient:
     """A Ditto client authenticated as citytwin's own account."""
-    return DittoClient(twins_base_url(settings), settings.twins.username, secrets.twins)
+    return DittoClient(
+        twins_base_url(settings),
+        settings.twins.username,
+        twins_password,
+        timeout=settings.twins.timeout,
+    )
 
 
 def preflight(settings: CitytwinSettings) -> list[str]:

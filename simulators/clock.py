@@ -97,4 +97,3 @@ def utc_offset(text: str) -> timezone:
     sign = -1 if text.startswith("-") else 1
     hours, _, minutes = text.lstrip("+-").partition(":")
     return timezone(sign * timedelta(hours=int(hours), minutes=int(minutes or 0)))
-

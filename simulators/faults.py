@@ -93,5 +93,11 @@ class FaultInjector:
             link.thing_id,
             ts,
             ts,
-            {"kind": kind.value, "topic": topic, "seq": seq, "bytes": len(payload), "source": source},
+            {
+                "kind": kind.value,
+                "topic": topic,
+                "seq": seq,
+                "bytes": len(payload),
+                "source": source,
+            },
         )

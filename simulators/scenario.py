@@ -11,8 +11,9 @@ incident naming a device the scenario does not have.
 
 from __future__ import annotations
 
-import logging
 import datetime as dt
+import logging
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta, timezone
 from enum import StrEnum
 from importlib import resources
@@ -25,7 +26,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from simulators.clock import utc_offset
 from simulators.errors import ScenarioError
 from twins.kinds import DeviceKind, Sector
-from twins.registry import DeviceSpec, RegistrySpec, SiteSpec
+from twins.registry import AttributeValue, DeviceSpec, RegistrySpec, SiteSpec
 from twins.thing_id import ThingId
 from twins.yaml_source import YamlModelError, load_yaml_model
 
@@ -105,7 +106,7 @@ class Weekday(StrEnum):
     SUN = "sun"
 
     @property
-    def index(self) -> int:
+    def number(self) -> int:
         """``date.weekday()`` of this day (Monday is 0)."""
         return list(Weekday).index(self)
 
@@ -146,7 +147,9 @@ class OfficeHours(_Section):
     @model_validator(mode="after")
     def _in_order(self) -> OfficeHours:
         if not self.opens < self.lunch_starts <= self.lunch_ends < self.closes:
-            raise ValueError("office hours must satisfy opens < lunch_starts <= lunch_ends < closes")
+            raise ValueError(
+                "office hours must satisfy opens < lunch_starts <= lunch_ends < closes"
+            )
         return self
 
 
@@ -165,7 +168,7 @@ class QueueSettings(_Section):
 
     tickets_per_hour: dict[Annotated[int, Field(ge=0, le=23)], Annotated[float, Field(ge=0)]] = (
         Field(
-            default_factory=lambda: {7: 15, 8: 55, 9: 70, 10: 55, 11: 20, 13: 25, 14: 50, 15: 45},
+            default_factory=lambda: {7: 15.0, 8: 55.0, 9: 70.0, 10: 55.0, 11: 20.0, 14: 50.0, 15: 45.0},
             description="Tickets per hour of the day at a whole site, shared by its kiosks.",
         )
     )
@@ -328,7 +331,8 @@ class Scenario(_Section):
 
     def _check_references(self, problems: list[InitErrorDetails]) -> None:
         kinds = {
-            f"{site.id}:{device.name}": device for site in self._registry.sites
+            f"{site.id}:{device.name}": device
+            for site in self._registry.sites
             for device in site.devices
         }
         codes = {service.code for service in self.services}
@@ -348,7 +352,7 @@ class Scenario(_Section):
                     )
                 )
             if incident.what is IncidentKind.WATER_LEVEL_SPIKE and Measure.WATER_LEVEL not in (
-                measures_of(device)
+                measures_of(device.attributes)
             ):
                 problems.append(_problem(where, f"{incident.device} does not measure water_level"))
         for index, thing_id in enumerate(self.video.streams):
@@ -382,7 +386,7 @@ class Scenario(_Section):
             at = self.start.at
             return (at if at.tzinfo else at.replace(tzinfo=self.tz())).timestamp()
         day = datetime.fromtimestamp(now, self.tz()).date() - timedelta(days=self.start.days_back)
-        working = {weekday.index for weekday in self.office.days}
+        working = {weekday.number for weekday in self.office.days}
         if self.start.working_day and working:
             while day.weekday() not in working:
                 day -= timedelta(days=1)
@@ -400,9 +404,9 @@ class Scenario(_Section):
         return set(self.video.streams)
 
 
-def measures_of(device: DeviceSpec) -> list[Measure]:
+def measures_of(attributes: Mapping[str, AttributeValue]) -> list[Measure]:
     """The measures of a sensor (attribute ``measures``, comma-separated)."""
-    text = str(device.attributes.get("measures", "temperature,humidity,pm25,noise"))
+    text = str(attributes.get("measures", "temperature,humidity,pm25,noise"))
     return [Measure(part.strip()) for part in text.split(",") if part.strip()]
 
 
@@ -426,8 +430,10 @@ def _expand_sites(scenario: Scenario, problems: list[InitErrorDetails]) -> list[
                     message = str(error["msg"]).removeprefix("Value error, ")
                     where = ("sites", index, field) if field else ("sites", index)
                     problems.append(_problem(where, f"{message} (site {n} of this entry)"))
+                break
             except (KeyError, ValueError, IndexError) as exc:
                 problems.append(_problem(("sites", index, "id"), f"cannot expand {{n}}: {exc}"))
+                break
     return sites
 
 
@@ -446,8 +452,11 @@ def _expand_site(template: SiteTemplate, n: int, codes: list[str]) -> SiteSpec:
                 "attributes": {"services": services[(i - 1) % len(services)], "desk": f"{i:02d}"},
             }
         )
-    short = {CameraScene.COUNTER_DESK: "desk", CameraScene.CORRIDOR: "corridor",
-             CameraScene.GATE: "gate"}
+    short = {
+        CameraScene.COUNTER_DESK: "desk",
+        CameraScene.CORRIDOR: "corridor",
+        CameraScene.GATE: "gate",
+    }
     for scene, count in template.cameras.items():
         for i in range(1, count + 1):
             attributes: dict[str, str | int | float | bool] = {"scene": scene.value}
@@ -498,7 +507,8 @@ def bundled_scenarios() -> list[str]:
     """Names of the scenarios shipped with citytwin."""
     folder = resources.files("simulators") / BUNDLED
     return sorted(
-        entry.name.removesuffix(".yaml") for entry in folder.iterdir()
+        entry.name.removesuffix(".yaml")
+        for entry in folder.iterdir()
         if entry.name.endswith(".yaml")
     )
 
@@ -511,8 +521,10 @@ def scenario_path(name_or_path: str | Path) -> Path:
     candidate = Path(str(resources.files("simulators") / BUNDLED / f"{text}.yaml"))
     if not candidate.exists():
         raise ScenarioError(
-            [f"no scenario named {text!r}; bundled: {', '.join(bundled_scenarios())}"
-             " (or give a path to a .yaml file)"]
+            [
+                f"no scenario named {text!r}; bundled: {', '.join(bundled_scenarios())}"
+                " (or give a path to a .yaml file)"
+            ]
         )
     return candidate
 

@@ -33,7 +33,7 @@ def at(day: date, moment: time, tz: timezone) -> float:
 
 def office_day(office: OfficeHours, day: date, tz: timezone) -> OfficeDay | None:
     """The sessions of ``day``, or None when the office is closed that day."""
-    if day.weekday() not in {weekday.index for weekday in office.days}:
+    if day.weekday() not in {weekday.number for weekday in office.days}:
         return None
     return OfficeDay(
         day,

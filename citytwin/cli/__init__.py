@@ -60,10 +60,8 @@ def load(
 
 def _register_optional() -> None:
     """Commands of the parts that have a CLI of their own."""
-    try:  # INTEGRATION-PENDING
-        from citytwin.cli.twins import twins_app
-    except ModuleNotFoundError:
-        return
+    from citytwin.cli.twins import twins_app
+
     app.add_typer(twins_app, name="twins", help="Read, search, watch, import and export twins.")
 
 

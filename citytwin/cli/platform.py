@@ -21,6 +21,7 @@ from citytwin.paths import StatePaths
 from citytwin.provisioning import provision
 from citytwin.settings import CitytwinSettings
 from citytwin.stack import (
+    Secrets,
     StackError,
     child_specs,
     http_base_url,
@@ -148,7 +149,10 @@ def status(
     """Show every component, its endpoint and its health (exit 1 if any is down)."""
     settings = _settings(ctx)
     paths = StatePaths(settings.state_dir)
-    secrets = load_secrets(settings, paths)
+    try:
+        secrets = load_secrets(settings, paths, create=False)
+    except FileNotFoundError:  # never started here: every probe will say so
+        secrets = Secrets("", "")
     statuses = asyncio.run(collect_status(settings, secrets))
     language = settings.language
     if as_json:
@@ -214,7 +218,7 @@ def provision_command(
     )
     typer.echo(text("credentials_at", language, path=paths.device_credentials.resolve()))
     try:
-        with twin_client(settings, secrets) as client:
+        with twin_client(settings, secrets.twins) as client:
             twins = ensure_twins(client, registry, f"nginx:{settings.twins.username}")
     except (DittoError, requests.ConnectionError) as exc:
         typer.echo(text("twins_later", language, error=exc), err=True)

@@ -14,29 +14,26 @@ from typing import Annotated, Any
 import orjson
 import typer
 
+from citytwin.paths import StatePaths
 from citytwin.settings import CitytwinSettings
+from citytwin.stack import twin_client as stack_twin_client
+from citytwin.stack import twins_password
 from twins.client import DittoClient
 from twins.errors import DittoError, DittoNotFoundError
 
 twins_app = typer.Typer(help="Read, search, watch, back up and restore digital twins.")
 
-PASSWORD_FILE = Path("secrets") / "twins-password"
-
 
 def twin_client(settings: CitytwinSettings) -> DittoClient:
     """A client for the twin API these settings point at, as ``twins.username``."""
-    twins = settings.twins
-    base_url = str(twins.url) if twins.url else f"http://{settings.http.host}:{settings.http.port}"
-    password = twins.password.get_secret_value()
-    if not password:
-        path = settings.state_dir / PASSWORD_FILE
-        try:
-            password = path.read_text(encoding="utf-8").strip()
-        except FileNotFoundError:
-            raise typer.BadParameter(
-                f"no twins password: set twins.password or run `citytwin up` (which writes {path})"
-            ) from None
-    return DittoClient(base_url, twins.username, password, timeout=twins.timeout)
+    try:
+        password = twins_password(settings, StatePaths(settings.state_dir), create=False)
+    except FileNotFoundError as exc:
+        raise typer.BadParameter(
+            f"no twins password: set twins.password or run `citytwin up` (which writes"
+            f" {exc.filename})"
+        ) from None
+    return stack_twin_client(settings, password)
 
 
 def _settings(ctx: typer.Context) -> CitytwinSettings:

@@ -95,9 +95,14 @@ class Device:
         self.client.max_inflight_messages_set(1000)
         self.client.max_queued_messages_set(0)
         self.client.reconnect_delay_set(0.05, 1)
+        self.acked = 0
+        self.client.on_publish = self._on_publish
         self.client.connect(broker.host, broker.port)
         self.client.loop_start()
         self.seq = 0
+
+    def _on_publish(self, *_args: Any) -> None:
+        self.acked += 1  # paho calls this from its one network thread
 
     def topic(self, channel: str) -> str:
         return f"citytwin/{self.thing_id.namespace}/{self.thing_id.name}/{channel}"

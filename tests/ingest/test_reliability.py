@@ -8,7 +8,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-import paho.mqtt.client as mqtt
 import pytest
 
 from tests.ingest.conftest import Site
@@ -27,15 +26,12 @@ def publishing(
     context exits once every message has its PUBACK."""
     devices = [Device(broker, str(device.thing_id)) for device in site.registry]
     done = threading.Event()
-    infos: list[mqtt.MQTTMessageInfo] = []
 
     def run() -> None:
         start = int(time.time() * 1000)
         for seq in range(1, per_device + 1):
             for device in devices:
-                infos.append(
-                    device.send("telemetry", {"noise_dba": float(seq)}, seq=seq, ts=start + seq)
-                )
+                device.send("telemetry", {"water_level_cm": float(seq)}, seq=seq, ts=start + seq)
             time.sleep(seconds / per_device)
         done.set()
 
@@ -45,19 +41,30 @@ def publishing(
         yield done
     finally:
         thread.join(seconds + 60)
-        for info in infos:
-            info.wait_for_publish(60)
+        wait_until(
+            lambda: all(device.acked >= per_device for device in devices),
+            "every PUBACK",
+            timeout=60,
+        )
         for device in devices:
             device.close()
 
 
 def assert_exactly_once(influx: Influx, site: Site) -> None:
     total = DEVICES * PER_DEVICE
-    wait_until(
-        lambda: count_points(influx, site.database, "sensor_telemetry") >= total,
-        f"{total} points in InfluxDB",
-        timeout=90,
-    )
+    try:
+        wait_until(
+            lambda: count_points(influx, site.database, "sensor_telemetry") >= total,
+            f"{total} points in InfluxDB",
+            timeout=60,
+        )
+    except AssertionError:
+        rows = influx_rows(
+            influx,
+            site.database,
+            'SELECT count(seq), min(seq), max(seq) FROM "sensor_telemetry" GROUP BY "device"',
+        )
+        raise AssertionError(f"points per device: {rows}") from None
     time.sleep(1.0)  # anything doubled or late would show now
     assert count_points(influx, site.database, "sensor_telemetry") == total
     rows = influx_rows(

@@ -59,7 +59,8 @@ def test_export_then_import_elsewhere(
     client.put_thing({"thingId": f"{namespace}:t0", "attributes": {"i": 99}})
     code, _, err = _run(settings, "import", str(backup))
     assert code == 0, err
-    assert "2 created" in err and "1 left as they were" in err
+    assert "2 created" in err
+    assert "1 left as they were" in err
     assert client.get(f"{namespace}:t0", "attributes/i") == 99
     assert client.get(f"{namespace}:t2", "attributes/i") == 2
     code, _, err = _run(settings, "import", str(backup), "--replace")
@@ -71,7 +72,8 @@ def test_import_reports_bad_lines(settings: CitytwinSettings, tmp_path: Path) ->
     source.write_text('{"thingId": "bad id"}\nnot json\n[1]\n', encoding="utf-8")
     code, _, err = _run(settings, "import", str(source))
     assert code == 1
-    assert f"{source}:1" in err and "things:id.invalid" in err
+    assert f"{source}:1" in err
+    assert "things:id.invalid" in err
     assert f"{source}:2: not valid JSON" in err
     assert f"{source}:3: not a thing" in err
 

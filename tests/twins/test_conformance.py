@@ -67,7 +67,7 @@ IMPLEMENTED: dict[str, set[str]] = {
 
 
 def _implemented_spec() -> dict[str, Any]:
-    raw = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
+    raw: dict[str, Any] = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
     spec = copy.deepcopy(raw)
     spec["paths"] = {}
     for path, methods in IMPLEMENTED.items():
@@ -82,6 +82,14 @@ def _implemented_spec() -> dict[str, Any]:
                 if not parameter.get("$ref", "").endswith("FieldsQueryParam")
                 and parameter.get("name") != "fields"
             ]
+            form = (
+                operation.get("requestBody", {})
+                .get("content", {})
+                .get("application/x-www-form-urlencoded", {})
+            )
+            form.get("schema", {}).get("properties", {}).pop("fields", None)
+            form.get("encoding", {}).pop("fields", None)
+            form.pop("example", None)
         if kept:
             spec["paths"][path] = kept
     return spec

@@ -14,8 +14,6 @@ import pytest
 
 from tests.twins.conftest import SERVICE_PASSWORD, TwinServer
 from twins.client import DittoClient
-from twins.definitions import thing_for_device
-from twins.kinds import DeviceKind, Sector
 
 DOC = Path(__file__).parents[2] / "docs" / "twins.md"
 THING = "thaibinh.hcc:counter-07"
@@ -69,7 +67,7 @@ def test_curl_commands_work_as_shown(twin_server: TwinServer, client: DittoClien
             assert watcher.stdout is not None
             assert watcher.stdout.readline() == b":subscribed\n"  # the stream is live
             assert _sh(twin_server, setup + commands["patch"]) == ""
-            lines = []
+            lines: list[bytes] = []
             while not any(line.startswith(b"data:") for line in lines):
                 ready, _, _ = select.select([watcher.stdout], [], [], 30)
                 assert ready, "no event within 30 s"
@@ -83,22 +81,7 @@ def test_curl_commands_work_as_shown(twin_server: TwinServer, client: DittoClien
             watcher.terminate()
 
     found = orjson.loads(_sh(twin_server, setup + commands["search"]))
-    assert found == {
-        "items": [{"thingId": THING, "features": {"queue": {"properties": {"waiting": 6}}}}]
-    }
-
-
-def test_examples_are_what_the_definitions_make() -> None:
-    text = DOC.read_text(encoding="utf-8")
-    pattern = re.compile(r"<!-- example: (\S+) (\S+) (\S+) (\S+) -->\n```json\n(.*?)```", re.DOTALL)
-    examples = pattern.findall(text)
-    assert {kind for kind, *_ in examples} == {kind.value for kind in DeviceKind}
-    for kind, thing_id, site, sector, body in examples:
-        shown = orjson.loads(body)
-        extra = {
-            key: value
-            for key, value in shown["attributes"].items()
-            if key not in ("kind", "site", "sector")
-        }
-        made = thing_for_device(thing_id, DeviceKind(kind), site, Sector(sector), extra)
-        assert shown == made
+    assert {"thingId": THING, "features": {"queue": {"properties": {"waiting": 6}}}} in found[
+        "items"
+    ]
+    assert all(item["features"]["queue"]["properties"]["waiting"] > 5 for item in found["items"])

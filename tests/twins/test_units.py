@@ -81,3 +81,18 @@ def test_every_kind_makes_a_valid_thing(kind: DeviceKind) -> None:
     thing = thing_for_device("thaibinh.hcc:dev-1", kind, "thaibinh.hcc", Sector.HEALTH)
     Thing.model_validate(thing)
     assert set(thing["features"]) == {feature.name for feature in KIND_FEATURES[kind]}
+
+
+def test_pre_authenticated_header_only_when_enabled() -> None:
+    from twins.errors import DittoUnauthorizedError
+    from twins.service.auth import Authenticator
+    from twins.settings import TwinSettings
+
+    headers = {"x-ditto-pre-authenticated": "nginx:alice"}
+    trusting = Authenticator(TwinSettings(pre_authenticated_header=True), "pw")
+    assert trusting.authenticate(headers).subjects == frozenset({"nginx:alice"})
+    assert not trusting.authenticate(headers).is_service
+    with pytest.raises(DittoUnauthorizedError):
+        Authenticator(TwinSettings(), "pw").authenticate(headers)
+    with pytest.raises(DittoUnauthorizedError, match="issuer:subject"):
+        trusting.authenticate({"x-ditto-pre-authenticated": "alice"})

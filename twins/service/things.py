@@ -446,8 +446,7 @@ class TwinService:
                 policy_id = thing_id
             elif not isinstance(policy_id, str):
                 raise DittoBadRequestError(
-                    f"the policyId of {thing_id!r} must be a string, not"
-                    f" {_json_type(policy_id)}",
+                    f"the policyId of {thing_id!r} must be a string, not {_json_type(policy_id)}",
                     error="things:thing.invalid",
                 )
             check_policy_id(policy_id)

@@ -1,0 +1,209 @@
+"""Camera video: H.264 over RTSP through one rtsp-server-perl relay.
+
+``rtsp-server-perl`` (Debian package of the same name) accepts publishers on a source port
+(RTSP ANNOUNCE/RECORD) and serves viewers on a client port (RTP over UDP), one path per
+stream: ``rtsp://{host}:{client_port}/{namespace}/{name}``. Each streamed camera is a thread
+that renders its scene with numpy, encodes it with PyAV (libx264, ultrafast, zerolatency,
+a keyframe every two seconds so a viewer starts quickly) and publishes it over the RTSP
+muxer. Encoding never runs on the event loop; a thread per stream keeps the camera's pace
+(``fps``) independent of the simulated clock's speed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Callable
+from fractions import Fraction
+from types import TracebackType
+
+import av
+
+from simulators.errors import VideoError
+from simulators.scenario import VideoSettings
+from simulators.scenes import SceneRenderer, SceneState
+from twins.thing_id import ThingId
+
+logger = logging.getLogger(__name__)
+
+RTSP_SERVER = "rtsp-server-perl"
+
+
+class CameraStream:
+    """One camera's encoder thread; ``frames`` and ``bytes`` grow while it publishes."""
+
+    def __init__(
+        self,
+        thing_id: ThingId,
+        settings: VideoSettings,
+        scene: Callable[[], SceneState],
+        renderer: SceneRenderer,
+    ) -> None:
+        path = f"{thing_id.namespace}/{thing_id.name}"
+        self.thing_id = thing_id
+        self.url = f"rtsp://{settings.host}:{settings.client_port}/{path}"
+        self.source_url = f"rtsp://127.0.0.1:{settings.source_port}/{path}"
+        self.settings = settings
+        self.frames = 0
+        self.bytes = 0
+        self._scene = scene
+        self._renderer = renderer
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"video {thing_id}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def join(self, timeout: float) -> None:
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        delay = 0.5
+        while not self._stop.is_set():
+            try:
+                self._publish()
+                delay = 0.5
+            except (av.FFmpegError, OSError) as exc:
+                logger.warning("%s: stream to %s failed: %s", self.thing_id, self.source_url, exc)
+                self._stop.wait(delay)
+                delay = min(delay * 2, 10.0)
+
+    def _publish(self) -> None:
+        settings = self.settings
+        fps = Fraction(settings.fps).limit_denominator(1000)
+        container = av.open(
+            self.source_url, mode="w", format="rtsp", options={"rtsp_transport": "udp"}, timeout=5
+        )
+        try:
+            stream = container.add_stream("libx264", rate=fps)
+            stream.width = settings.width
+            stream.height = settings.height
+            stream.pix_fmt = "yuv420p"
+            stream.codec_context.thread_count = 1
+            stream.options = {
+                "preset": "ultrafast",
+                "tune": "zerolatency",
+                "g": str(max(1, round(settings.fps * 2))),
+                "crf": "28",
+            }
+            period = 1 / settings.fps
+            due = time.monotonic()
+            index = 0
+            while not self._stop.is_set():
+                image = self._renderer.render(self._scene(), index)
+                frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+                frame.pts = index
+                for packet in stream.encode(frame):
+                    container.mux(packet)
+                    self.bytes += packet.size
+                self.frames += 1
+                index += 1
+                due += period
+                self._stop.wait(max(0.0, due - time.monotonic()))
+            for packet in stream.encode(None):
+                container.mux(packet)
+        finally:
+            container.close()
+
+
+class VideoPool:
+    """The RTSP relay and the camera streams feeding it (an async context manager)."""
+
+    def __init__(self, settings: VideoSettings) -> None:
+        self.settings = settings
+        self.streams: dict[ThingId, CameraStream] = {}
+        self._renderer = SceneRenderer(settings.width, settings.height)
+        self._server: asyncio.subprocess.Process | None = None
+
+    async def __aenter__(self) -> VideoPool:
+        program = shutil.which(RTSP_SERVER)
+        if program is None:
+            raise VideoError(
+                f"{RTSP_SERVER} is not installed (apt-get install rtsp-server-perl);"
+                " run without video (--no-video) or install it"
+            )
+        s = self.settings
+        self._server = await asyncio.create_subprocess_exec(
+            program,
+            "--clientport", str(s.client_port),
+            "--serverport", str(s.source_port),
+            "--client_listen_address", s.host,
+            "--source_listen_address", "127.0.0.1",
+            "--rtp_start_port", str(s.rtp_start_port),
+            "--loglevel", "1",
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+            start_new_session=True,
+        )  # fmt: skip
+        try:
+            await _wait_for_port("127.0.0.1", s.source_port, self._server)
+        except VideoError:
+            await self._stop_server()
+            raise
+        logger.info(
+            "RTSP relay on %s:%d (viewers), 127.0.0.1:%d (sources)",
+            s.host, s.client_port, s.source_port,
+        )  # fmt: skip
+        return self
+
+    def add(self, thing_id: ThingId, scene: Callable[[], SceneState]) -> CameraStream:
+        stream = CameraStream(thing_id, self.settings, scene, self._renderer)
+        self.streams[thing_id] = stream
+        stream.start()
+        return stream
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        for stream in self.streams.values():
+            stream.stop()
+        for stream in self.streams.values():
+            await asyncio.to_thread(stream.join, 10.0)
+        await self._stop_server()
+
+    async def _stop_server(self) -> None:
+        server = self._server
+        if server is None or server.returncode is not None:
+            return
+        server.terminate()
+        try:
+            await asyncio.wait_for(server.wait(), 10)
+        except TimeoutError:
+            server.kill()
+            await server.wait()
+
+
+async def _wait_for_port(host: str, port: int, process: asyncio.subprocess.Process) -> None:
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if process.returncode is not None:
+            raise VideoError(
+                f"{RTSP_SERVER} exited with status {process.returncode} (port {port} in use?)"
+            )
+        with contextlib.suppress(OSError):
+            _, writer = await asyncio.open_connection(host, port)
+            writer.close()
+            await writer.wait_closed()
+            return
+        await asyncio.sleep(0.1)
+    raise VideoError(f"{RTSP_SERVER} does not listen on {host}:{port} after 15 s")
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
