@@ -24,8 +24,9 @@ from prometheus_client import make_asgi_app
 from citytwin.console.routes import console_router
 from citytwin.paths import StatePaths
 from citytwin.settings import CitytwinSettings
-from citytwin.stack import Secrets, twin_client
+from citytwin.stack import Secrets, registry_path, twin_client
 from citytwin.twin_provisioning import ensure_twins
+from ingest.http import create_ingest_router
 from twins.errors import DittoError
 from twins.registry import Registry
 
@@ -115,7 +116,7 @@ async def keep_twins_provisioned(settings: CitytwinSettings, secrets: Secrets) -
                 )
             return
         except (DittoError, requests.ConnectionError) as exc:
-            logger.warning("twins not provisioned yet (%s); retrying in %.0f s", exc, delay)
+            logger.warning("twins not provisioned yet (%s); retrying in %.1f s", exc, delay)
         await asyncio.sleep(delay)
         delay = min(delay * 2, 30.0)
 
@@ -139,5 +140,14 @@ def _embedded_twin_app(
 
 
 def _mount_ingest(app: FastAPI, settings: CitytwinSettings, secrets: Secrets) -> None:
-    """HTTP ingest for other systems (wired when the ingest package provides its router)."""
-    del app, settings, secrets
+    """HTTP ingest for other systems: validated here, then through the MQTT pipeline."""
+    app.include_router(
+        create_ingest_router(
+            settings=settings.ingest,
+            registry_path=registry_path(settings),
+            mqtt_host=settings.mqtt.host,
+            mqtt_port=settings.mqtt.port,
+            mqtt_username=settings.mqtt.service_username,
+            mqtt_password=secrets.mqtt_service,
+        )
+    )

@@ -87,6 +87,17 @@ def twin_client(settings: CitytwinSettings, twins_password: str) -> DittoClient:
     )
 
 
+def registry_path(settings: CitytwinSettings) -> Path:
+    """The registry file ingest and the HTTP ingest read (an empty one if none exists)."""
+    if settings.registry is not None:
+        return settings.registry
+    path = StatePaths(settings.state_dir).effective_registry
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("sites: []\n", encoding="utf-8")
+    return path
+
+
 def preflight(settings: CitytwinSettings) -> list[str]:
     """Everything that would stop the stack from starting, one line each."""
     programs = []

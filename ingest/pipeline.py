@@ -101,6 +101,8 @@ class Pipeline:
         self.last_seen: dict[str, tuple[float, DeviceContext]] = {}
         self.stale: set[str] = set()
         self.counts: dict[str, int] = {}
+        self.accepted = 0
+        self.duplicates = 0
         self.use_registry(registry)
 
     def use_registry(self, registry: Registry) -> None:
@@ -192,9 +194,11 @@ class Pipeline:
             check = self.sequences.check(thing, message.seq)
             if check.verdict is SeqVerdict.DUPLICATE:
                 self._quality(batch, thing, 0)
+                self.duplicates += 1
                 return
             if check.missing:
                 self._quality(batch, thing, 1, check.missing)
+        self.accepted += 1
         line = line_of(context, message, ts_ms)
         if line is not None:
             batch.lines.append(line)
@@ -218,6 +222,10 @@ class Pipeline:
                 events = batch.events[route.event_topic] = []
             events.append(event_dict(context, message, ts_ms, from_device))
 
+    def sequences_dropped(self) -> int:
+        """Messages dropped as duplicates since start."""
+        return self.duplicates
+
     def _quality(self, batch: Batch, thing: str, index: int, amount: int = 1) -> None:
         counts = batch.quality.get(thing)
         if counts is None:
@@ -229,6 +237,8 @@ class Pipeline:
         for channel, count in self.counts.items():
             self.metrics.messages.labels(channel).inc(count)
         self.counts.clear()
+        self.metrics.accepted.inc(self.accepted)
+        self.accepted = 0
         if not batch.quality:
             return
         now_ms = int(self._clock() * 1000)

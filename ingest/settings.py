@@ -125,10 +125,12 @@ class IngestSettings(BaseModel):
         default=9108, ge=0, le=65535, description="Port of the Prometheus /metrics (0: any)."
     )
     shared_group: str | None = Field(
-        default="ingest",
+        default=None,
         pattern=r"^[A-Za-z0-9_\-]+$",
-        description="MQTT v5 shared-subscription group; workers in one group split the load"
-        " (None: a plain subscription, every worker gets every message).",
+        description="MQTT v5 shared-subscription group; workers in one group split the load."
+        " None (default): a plain subscription for a single worker. Mosquitto 2.0.11 does not"
+        " restore shared subscriptions from its persistence file, so with a group, messages"
+        " sent between a broker restart and the workers' resubscription are lost.",
     )
     client_id: str = Field(
         default="citytwin-ingest-1",

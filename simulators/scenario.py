@@ -27,7 +27,6 @@ from simulators.clock import utc_offset
 from simulators.errors import ScenarioError
 from twins.kinds import DeviceKind, Sector
 from twins.registry import AttributeValue, DeviceSpec, RegistrySpec, SiteSpec
-from twins.thing_id import ThingId
 from twins.yaml_source import YamlModelError, load_yaml_model
 
 logger = logging.getLogger(__name__)
@@ -168,7 +167,15 @@ class QueueSettings(_Section):
 
     tickets_per_hour: dict[Annotated[int, Field(ge=0, le=23)], Annotated[float, Field(ge=0)]] = (
         Field(
-            default_factory=lambda: {7: 15.0, 8: 55.0, 9: 70.0, 10: 55.0, 11: 20.0, 14: 50.0, 15: 45.0},
+            default_factory=lambda: {
+                7: 15.0,
+                8: 55.0,
+                9: 70.0,
+                10: 55.0,
+                11: 20.0,
+                14: 50.0,
+                15: 45.0,
+            },
             description="Tickets per hour of the day at a whole site, shared by its kiosks.",
         )
     )
@@ -547,12 +554,3 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
         len(scenario.incidents),
     )
     return scenario
-
-
-def thing_ids(scenario: Scenario) -> list[ThingId]:
-    """Every device of the scenario, in file order."""
-    return [
-        ThingId(site.id, device.name)
-        for site in scenario.registry_spec().sites
-        for device in site.devices
-    ]

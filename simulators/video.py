@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import logging
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -198,12 +197,3 @@ async def _wait_for_port(host: str, port: int, process: asyncio.subprocess.Proce
             return
         await asyncio.sleep(0.1)
     raise VideoError(f"{RTSP_SERVER} does not listen on {host}:{port} after 15 s")
-
-
-def port_is_free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True

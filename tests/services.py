@@ -7,7 +7,6 @@ killed by reliability tests.
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import signal
 import socket
@@ -71,6 +70,7 @@ class ManagedProcess:
     argv: list[str]
     port: int
     log: Path
+    pid_file: Path | None = None
     process: subprocess.Popen[bytes] | None = field(default=None, init=False)
 
     def start(self) -> None:
@@ -78,6 +78,8 @@ class ManagedProcess:
             self.process = subprocess.Popen(
                 self.argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
+        if self.pid_file is not None:  # as the supervisor does: provisioning SIGHUPs it
+            self.pid_file.write_text(f"{self.process.pid}\n")
         wait_for_port(self.port)
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
@@ -124,12 +126,13 @@ def start_broker(root: Path) -> Broker:
     provision(Registry(RegistrySpec()), paths, {SERVICE_USER: password})
     paths.run.mkdir(parents=True, exist_ok=True)
     managed = ManagedProcess(
-        "mosquitto", [program("mosquitto"), "-c", str(paths.mosquitto_conf)], port,
+        "mosquitto",
+        [program("mosquitto"), "-c", str(paths.mosquitto_conf)],
+        port,
         root / "mosquitto.log",
+        pid_file=paths.pid_file("mosquitto"),
     )
     managed.start()
-    # provisioning finds the broker through the pid file, as under `citytwin up`
-    paths.pid_file("mosquitto").write_text(f"{managed.pid}\n")
     return Broker(paths, port, password, managed)
 
 
@@ -162,7 +165,9 @@ def start_influx(root: Path) -> Influx:
     port = free_port()
     write_influxd_config(paths, port)
     managed = ManagedProcess(
-        "influxd", [program("influxd"), "-config", str(paths.influx_conf)], port,
+        "influxd",
+        [program("influxd"), "-config", str(paths.influx_conf)],
+        port,
         root / "influxd.log",
     )
     managed.start()
@@ -173,10 +178,12 @@ def start_influx(root: Path) -> Influx:
 def _wait_for_ping(url: str, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(f"{url}/ping", timeout=1) as response:
-                if response.status == 204:
-                    return
+        with (
+            contextlib.suppress(OSError),
+            urllib.request.urlopen(f"{url}/ping", timeout=1) as response,
+        ):
+            if response.status == 204:
+                return
         time.sleep(0.1)
     raise TimeoutError(f"InfluxDB at {url} did not answer /ping")
 

@@ -60,8 +60,10 @@ def load(
 
 def _register_optional() -> None:
     """Commands of the parts that have a CLI of their own."""
+    from citytwin.cli.simulate import simulate
     from citytwin.cli.twins import twins_app
 
+    app.command("simulate")(simulate)
     app.add_typer(twins_app, name="twins", help="Read, search, watch, import and export twins.")
 
 

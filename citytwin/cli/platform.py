@@ -15,6 +15,7 @@ import typer
 import uvicorn
 import yaml
 
+from citytwin.cli.ingest import ingest
 from citytwin.i18n import text
 from citytwin.logs import configure_logging
 from citytwin.paths import StatePaths
@@ -44,6 +45,7 @@ def platform_commands(app: typer.Typer, config_app: typer.Typer) -> None:
     """Register this module's commands on the main app."""
     app.command("up")(up)
     app.command("serve")(serve)
+    app.command("ingest")(ingest)
     app.command("status")(status)
     app.command("provision")(provision_command)
     config_app.command("check")(config_check)

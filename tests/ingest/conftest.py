@@ -13,8 +13,8 @@ import pytest
 import uvicorn
 from pydantic import SecretStr
 
-from tests.services import Broker, Influx, free_port
 from tests.ingest.support import IngestProcess, create_twins, write_registry
+from tests.services import Broker, Influx, free_port
 from twins.client import DittoClient
 from twins.registry import Registry
 from twins.service.api import create_twin_app
@@ -110,7 +110,6 @@ def make_ingest(
             "spool_dir": str(tmp_path / "spool"),
             "settings": {
                 "client_id": f"ingest-{unique_name}",
-                "shared_group": unique_name,
                 "session_expiry_seconds": 60,
                 "batch_seconds": 0.05,
                 "stale_check_seconds": 0.5,

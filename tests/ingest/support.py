@@ -72,7 +72,9 @@ def influx_rows(influx: Influx, database: str, influxql: str) -> list[dict[str, 
     for series in result["results"][0].get("series", []):
         columns = series["columns"]
         tags = series.get("tags", {})
-        rows.extend({**tags, **dict(zip(columns, values, strict=True))} for values in series["values"])
+        rows.extend(
+            {**tags, **dict(zip(columns, values, strict=True))} for values in series["values"]
+        )
     return rows
 
 
@@ -88,7 +90,8 @@ class Device:
         creds = load_device_credentials(broker.paths)[thing_id]
         self.thing_id = ThingId.parse(thing_id)
         self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=f"dev-{thing_id}".replace(":", "-"),
+            CallbackAPIVersion.VERSION2,
+            client_id=f"dev-{thing_id}".replace(":", "-"),
             protocol=mqtt.MQTTv5,
         )
         self.client.username_pw_set(creds.username, creds.password)
@@ -173,7 +176,10 @@ class IngestProcess:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "ingest", str(path)],
-                stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
             )
         wait_until(lambda: self.metric("citytwin_ingest_ready") == 1.0, "ingest to be ready")
 

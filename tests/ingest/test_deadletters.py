@@ -61,13 +61,16 @@ def test_bad_messages_go_to_the_dead_letter_topic_with_a_reason(
     assert binary[0]["reason"] == "not_json"
 
     rows = wait_until(
-        lambda: influx_rows(influx, site.database, "SELECT * FROM sensor_telemetry"), "the good point"
+        lambda: influx_rows(influx, site.database, "SELECT * FROM sensor_telemetry"),
+        "the good point",
     )
     assert [(row["device"], row["noise_dba"]) for row in rows] == [("pm-01", 41.5)]
     assert ingest.metric("citytwin_ingest_deadletters_total", device=thing, reason="not_json") == 2
     assert ingest.metric("citytwin_ingest_deadletters_total", device=thing, reason="ts_past") == 1
     assert (
-        ingest.metric("citytwin_ingest_deadletters_total", device="_unknown", reason="unknown_device")
+        ingest.metric(
+            "citytwin_ingest_deadletters_total", device="_unknown", reason="unknown_device"
+        )
         == 1
     )
     device.close()

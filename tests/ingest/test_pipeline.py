@@ -48,7 +48,9 @@ def test_telemetry_lands_in_influx_with_tags_and_fields(
     ]
     sensor_rows = wait_until(
         lambda: influx_rows(
-            influx, site.database, 'SELECT pm25_ugm3, temperature_c, humidity_pct FROM "sensor_telemetry"'
+            influx,
+            site.database,
+            'SELECT pm25_ugm3, temperature_c, humidity_pct FROM "sensor_telemetry"',
         ),
         "the sensor point",
     )
@@ -72,13 +74,14 @@ def test_events_status_twin_and_normalized_events(
     make_ingest(site)
     device = Device(broker, thing)
     device.publish("status", b'{"data": {"state": "online"}}', retain=True)
-    device.send("event", {"type": "officer_login", "officer": "Nguyễn Văn An, \"tổ 2\""})
+    device.send("event", {"type": "officer_login", "officer": 'Nguyễn Văn An, "tổ 2"'})
     device.send("telemetry", {"waiting": 9, "officer_present": True}).wait_for_publish(10)
 
     with twin_service.client() as client:
         twin = wait_until(
-            lambda: (t := client.get(thing))["features"]["queue"]["properties"]["waiting"] == 9
-            and t,
+            lambda: (
+                (t := client.get(thing))["features"]["queue"]["properties"]["waiting"] == 9 and t
+            ),
             "the twin to show 9 waiting",
         )
     assert twin["features"]["staff"]["properties"]["officerId"] == 'Nguyễn Văn An, "tổ 2"'
@@ -99,9 +102,11 @@ def test_events_status_twin_and_normalized_events(
     assert availability[0]["state"] == "online"
 
     normalized = wait_until(
-        lambda: [e for _, body in watcher.json() for e in body["events"]]
-        if len([e for _, body in watcher.json() for e in body["events"]]) >= 3
-        else None,
+        lambda: (
+            [e for _, body in watcher.json() for e in body["events"]]
+            if len([e for _, body in watcher.json() for e in body["events"]]) >= 3
+            else None
+        ),
         "three normalized events",
     )
     assert [(e["channel"], e["seq"]) for e in normalized] == [
@@ -130,13 +135,22 @@ def test_duplicates_are_dropped_and_gaps_counted(
         device.send("telemetry", {"queue_length": seq}, seq=seq, ts=ts + seq).wait_for_publish(10)
 
     thing = f"{site.namespace}:kiosk-1"
-    wait_until(lambda: ingest.metric("citytwin_ingest_duplicates_total", device=thing) == 2, "2 dups")
+    wait_until(
+        lambda: ingest.metric("citytwin_ingest_duplicates_total", device=thing) == 2, "2 dups"
+    )
     assert ingest.metric("citytwin_ingest_seq_missing_total", device=thing) == 3
-    rows = influx_rows(influx, site.database, 'SELECT seq FROM "kiosk_telemetry"')
+
+    def kiosk_points() -> list[dict[str, object]] | None:
+        found = influx_rows(influx, site.database, 'SELECT seq FROM "kiosk_telemetry"')
+        return found if len(found) >= 4 else None
+
+    rows = wait_until(kiosk_points, "the four kiosk points")
     assert [row["seq"] for row in rows] == [1, 2, 3, 7]
     quality = wait_until(
         lambda: influx_rows(
-            influx, site.database, 'SELECT sum(duplicates) AS d, sum(missing) AS m FROM "device_sequence"'
+            influx,
+            site.database,
+            'SELECT sum(duplicates) AS d, sum(missing) AS m FROM "device_sequence"',
         ),
         "sequence quality points",
     )

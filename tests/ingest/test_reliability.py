@@ -72,7 +72,9 @@ def assert_exactly_once(influx: Influx, site: Site) -> None:
         site.database,
         'SELECT count(seq), min(seq), max(seq) FROM "sensor_telemetry" GROUP BY "device"',
     )
-    assert [(r["count"], r["min"], r["max"]) for r in rows] == [(PER_DEVICE, 1, PER_DEVICE)] * DEVICES
+    assert [(r["count"], r["min"], r["max"]) for r in rows] == [
+        (PER_DEVICE, 1, PER_DEVICE)
+    ] * DEVICES
 
 
 def sensors(make_site: Callable[..., Site]) -> Site:
@@ -94,7 +96,8 @@ def test_mosquitto_restart_loses_nothing(
         broker.managed.restart()
         assert not done.is_set(), "the broker restarted after publishing ended"
     assert_exactly_once(influx, site)
-    assert ingest.process is not None and ingest.process.poll() is None
+    assert ingest.process is not None
+    assert ingest.process.poll() is None
 
 
 @pytest.mark.slow

@@ -42,7 +42,8 @@ def test_the_documented_example_loads() -> None:
         ),
         ("sites:\n  - id: [unclosed\n", ":3: not valid YAML"),
         (
-            "sites:\n  - {id: a.b, name: A, sector: health}\n  - {id: a.b, name: B, sector: health}\n",
+            "sites:\n  - {id: a.b, name: A, sector: health}\n"
+            "  - {id: a.b, name: B, sector: health}\n",
             "site id 'a.b' appears twice",
         ),
     ],

@@ -1,0 +1,230 @@
+"""``citytwin simulate [SCENARIO]``: provision a scenario's devices and play it.
+
+Registered by the application with ``app.command("simulate")(simulate)``. Reads the
+settings from ``ctx.obj``, provisions the scenario's devices on the broker (idempotent:
+known devices keep their passwords), runs the simulators with a live progress line on
+stderr and prints a summary; the ground truth goes to
+``{state_dir}/simulations/{scenario}-{timestamp}/ground-truth.jsonl`` unless
+``--ground-truth`` says otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import signal
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from citytwin.credentials import stored_secret
+from citytwin.paths import StatePaths
+from citytwin.provisioning import load_device_credentials, provision
+from citytwin.settings import CitytwinSettings
+from simulators.errors import ScenarioError, SimulatorError
+from simulators.runner import Progress, RunSummary, run_scenario
+from simulators.scenario import Scenario, load_scenario
+from twins.registry import Registry
+
+DURATION = re.compile(r"^\s*(?P<value>\d+(?:\.\d+)?)\s*(?P<unit>h|m|s|)\s*$")
+UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "": 1.0}
+
+TEXT: dict[str, dict[str, str]] = {
+    "vi": {
+        "provisioned": "Đã cấp quyền {devices} thiết bị của kịch bản {scenario}"
+        " ({added} mới); sự thật nền: {truth}",
+        "progress": "\r{sim} ×{speed:g}{live} | {rate:.0f} tin/s | {online}/{devices} thiết bị"
+        " trực tuyến | {incidents} sự cố | đệm {buffered} | {streams} luồng video ",
+        "live": " (thời gian thực)",
+        "summary": "Kết thúc {scenario}: {start} → {end} trong {wall:.0f} s; {messages} tin nhắn,"
+        " {incidents} sự cố, {reconnects} lần kết nối lại, {dropped} tin bị bỏ.",
+        "truth": "Sự thật nền ({lines} dòng): {path}",
+        "stream": "Luồng camera: {thing} {url}",
+        "bad_scenario": "Kịch bản không hợp lệ:",
+        "failed": "Mô phỏng thất bại: {error}",
+        "bad_duration": "thời lượng '{value}' không hợp lệ; ví dụ 10m, 90s, 2h",
+    },
+    "en": {
+        "provisioned": "Provisioned {devices} devices of scenario {scenario}"
+        " ({added} new); ground truth: {truth}",
+        "progress": "\r{sim} ×{speed:g}{live} | {rate:.0f} msg/s | {online}/{devices} devices"
+        " online | {incidents} incidents | buffered {buffered} | {streams} video streams ",
+        "live": " (live)",
+        "summary": "Finished {scenario}: {start} → {end} in {wall:.0f} s; {messages} messages,"
+        " {incidents} incidents, {reconnects} reconnects, {dropped} dropped.",
+        "truth": "Ground truth ({lines} lines): {path}",
+        "stream": "Camera stream: {thing} {url}",
+        "bad_scenario": "Invalid scenario:",
+        "failed": "Simulation failed: {error}",
+        "bad_duration": "duration '{value}' is not valid; e.g. 10m, 90s, 2h",
+    },
+}
+
+
+def parse_duration(text: str) -> float:
+    """``10m`` → 600.0; ``90s``, ``2h``, ``45`` (seconds) also work."""
+    match = DURATION.match(text)
+    if match is None:
+        raise ValueError(text)
+    return float(match["value"]) * UNIT_SECONDS[match["unit"]]
+
+
+def simulate(
+    ctx: typer.Context,
+    scenario: Annotated[
+        str, typer.Argument(help="Bundled scenario name (thaibinh, smoke) or a YAML file.")
+    ] = "thaibinh",
+    speed: Annotated[
+        float | None,
+        typer.Option(help="Simulated seconds per wall second (default: the scenario's, ×60)."),
+    ] = None,
+    duration: Annotated[
+        str | None, typer.Option(help="Stop after this much wall time: 10m, 90s, 2h.")
+    ] = None,
+    faults: Annotated[
+        str | None, typer.Option(help="Fault profile of the scenario (e.g. light, hostile).")
+    ] = None,
+    no_video: Annotated[
+        bool, typer.Option("--no-video", help="Cameras publish status only, no RTSP.")
+    ] = False,
+    ground_truth: Annotated[
+        Path | None, typer.Option(help="Where to write the ground-truth JSON lines.")
+    ] = None,
+) -> None:
+    """Play a scenario of simulated field devices against the broker."""
+    settings: CitytwinSettings = ctx.obj
+    text = TEXT[settings.language]
+    duration_s = None
+    if duration is not None:
+        try:
+            duration_s = parse_duration(duration)
+        except ValueError:
+            raise typer.BadParameter(text["bad_duration"].format(value=duration)) from None
+    try:
+        loaded = load_scenario(scenario)
+    except ScenarioError as exc:
+        typer.echo(text["bad_scenario"], err=True)
+        for problem in exc.problems:
+            typer.echo(f"  {problem}", err=True)
+        raise typer.Exit(2) from None
+    paths = StatePaths(settings.state_dir)
+    stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
+    truth_path = ground_truth or (
+        paths.root / "simulations" / f"{loaded.name}-{stamp}" / "ground-truth.jsonl"
+    )
+    credentials = _provision(settings, paths, loaded)
+    typer.echo(
+        text["provisioned"].format(
+            devices=len(credentials.devices), scenario=loaded.name, added=credentials.added,
+            truth=truth_path,
+        ),
+        err=True,
+    )  # fmt: skip
+    try:
+        summary = asyncio.run(
+            _run(settings, loaded, credentials.devices, speed, duration_s, truth_path,
+                 faults, not no_video),
+        )  # fmt: skip
+    except (SimulatorError, OSError) as exc:
+        typer.echo("", err=True)
+        typer.echo(text["failed"].format(error=exc), err=True)
+        raise typer.Exit(1) from None
+    typer.echo("", err=True)
+    _print_summary(summary, text)
+
+
+class _Provisioned:
+    def __init__(self, devices: dict[str, tuple[str, str]], added: int) -> None:
+        self.devices = devices
+        self.added = added
+
+
+def _provision(settings: CitytwinSettings, paths: StatePaths, scenario: Scenario) -> _Provisioned:
+    service_password = settings.mqtt.service_password.get_secret_value() or stored_secret(
+        paths.service_password
+    )
+    report = provision(
+        Registry(scenario.registry_spec()),
+        paths,
+        {settings.mqtt.service_username: service_password},
+    )
+    devices = {
+        thing_id: (entry.username, entry.password)
+        for thing_id, entry in load_device_credentials(paths).items()
+    }
+    return _Provisioned(devices, len(report.added))
+
+
+async def _run(
+    settings: CitytwinSettings,
+    scenario: Scenario,
+    credentials: dict[str, tuple[str, str]],
+    speed: float | None,
+    duration_s: float | None,
+    truth_path: Path,
+    faults: str | None,
+    video: bool,
+) -> RunSummary:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    text = TEXT[settings.language]
+    effective_speed = speed if speed is not None else scenario.speed
+
+    def show(progress: Progress) -> None:
+        line = text["progress"].format(
+            sim=progress.sim_time.strftime("%Y-%m-%d %H:%M:%S"),
+            speed=1 if progress.live else effective_speed,
+            live=text["live"] if progress.live else "",
+            rate=progress.messages_per_s,
+            online=progress.devices_online,
+            devices=progress.devices,
+            incidents=progress.incidents_fired,
+            buffered=progress.buffered,
+            streams=progress.streams,
+        )
+        sys.stderr.write(line)
+        sys.stderr.flush()
+
+    try:
+        return await run_scenario(
+            scenario,
+            mqtt_host=settings.mqtt.host,
+            mqtt_port=settings.mqtt.port,
+            credentials=credentials,
+            speed=speed,
+            duration_s=duration_s,
+            ground_truth_path=truth_path,
+            progress=show,
+            stop=stop,
+            faults=faults,
+            video=video,
+        )
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+
+
+def _print_summary(summary: RunSummary, text: dict[str, str]) -> None:
+    typer.echo(
+        text["summary"].format(
+            scenario=summary.scenario,
+            start=summary.sim_start.strftime("%Y-%m-%d %H:%M"),
+            end=summary.sim_end.strftime("%Y-%m-%d %H:%M"),
+            wall=summary.wall_s,
+            messages=summary.messages,
+            incidents=summary.incidents_fired,
+            reconnects=summary.reconnects,
+            dropped=summary.dropped,
+        )
+    )
+    for thing, url in sorted(summary.streams.items()):
+        typer.echo(text["stream"].format(thing=thing, url=url))
+    lines = sum(summary.truth_counts.values())
+    typer.echo(text["truth"].format(lines=lines, path=summary.ground_truth))
+    for what, count in sorted(summary.truth_counts.items()):
+        typer.echo(f"  {what}: {count}")

@@ -1,0 +1,142 @@
+"""HTTP ingest: another system posts an envelope; it lands in InfluxDB through MQTT."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from pydantic import SecretStr
+
+from ingest.http import create_ingest_router
+from ingest.settings import HttpIngestSystem, IngestSettings
+from tests.ingest.conftest import Site
+from tests.ingest.support import IngestProcess, influx_rows, wait_until
+from tests.services import Broker, Influx, free_port
+
+pytestmark = pytest.mark.timeout(120)
+
+
+class _ThreadServer(uvicorn.Server):
+    def install_signal_handlers(self) -> None:
+        pass
+
+
+@pytest.fixture
+def http_ingest(broker: Broker, make_site: Callable[..., Site]) -> Iterator[tuple[str, Site]]:
+    site = make_site([("queue-1", "counter"), ("kiosk-1", "kiosk")], twins=False)
+    settings = IngestSettings(
+        http_systems={
+            "queue-system": HttpIngestSystem(
+                password=SecretStr("queue-pass"), namespaces=[site.namespace]
+            ),
+            "calendar": HttpIngestSystem(api_key=SecretStr("cal-key"), namespaces=["other.site"]),
+        }
+    )
+    app = FastAPI()
+    app.include_router(
+        create_ingest_router(
+            settings=settings,
+            registry_path=site.registry_path,
+            mqtt_host=broker.host,
+            mqtt_port=broker.port,
+            mqtt_username=broker.service_user,
+            mqtt_password=broker.service_password,
+        )
+    )
+    port = free_port()
+    server = _ThreadServer(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    yield f"http://127.0.0.1:{port}", site
+    server.should_exit = True
+    thread.join(10)
+
+
+def test_posted_envelope_lands_in_influx(
+    influx: Influx,
+    http_ingest: tuple[str, Site],
+    make_ingest: Callable[..., IngestProcess],
+) -> None:
+    url, site = http_ingest
+    make_ingest(site, twins=False)
+    ts = int(time.time() * 1000)
+    response = httpx.post(
+        f"{url}/ingest/{site.namespace}/queue-1/event",
+        json={
+            "ts": ts,
+            "seq": 5,
+            "data": {"type": "ticket_called", "ticket": "B17", "service": "land"},
+        },
+        auth=("queue-system", "queue-pass"),
+    )
+    assert response.status_code == 202, response.text
+    rows = wait_until(
+        lambda: influx_rows(influx, site.database, "SELECT * FROM counter_event"), "the event"
+    )
+    assert [(r["device"], r["type"], r["ticket"], r["service"], r["time"]) for r in rows] == [
+        ("queue-1", "ticket_called", "B17", "land", ts)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("path", "auth", "body", "status", "error"),
+    [
+        ("queue-1/telemetry", None, {"seq": 1, "data": {}}, 401, "unauthorized"),
+        ("queue-1/telemetry", ("queue-system", "wrong"), {}, 401, "unauthorized"),
+        ("queue-1/telemetry", "Bearer cal-key", {}, 403, "forbidden"),
+        ("nobody/telemetry", ("queue-system", "queue-pass"), {}, 404, "unknown_device"),
+        ("queue-1/cmd", ("queue-system", "queue-pass"), {}, 404, "unknown_channel"),
+        (
+            "queue-1/telemetry",
+            ("queue-system", "queue-pass"),
+            {"seq": 1, "data": {"waiting": -1, "officer_present": True}},
+            422,
+            "schema",
+        ),
+        (
+            "kiosk-1/telemetry",
+            ("queue-system", "queue-pass"),
+            {"seq": 1, "ts": 1, "data": {"queue_length": 2}},
+            422,
+            "ts_past",
+        ),
+        (
+            "kiosk-1/telemetry",
+            ("queue-system", "queue-pass"),
+            {"seq": 1, "data": {"queue_length": 2}, "pad": "x" * 20_000},
+            413,
+            "too_large",
+        ),
+    ],
+)
+def test_refusals_say_what_and_where(
+    http_ingest: tuple[str, Site],
+    path: str,
+    auth: Any,
+    body: dict[str, Any],
+    status: int,
+    error: str,
+) -> None:
+    url, site = http_ingest
+    headers = {"Authorization": auth} if isinstance(auth, str) else {}
+    response = httpx.post(
+        f"{url}/ingest/{site.namespace}/{path}",
+        json=body,
+        auth=auth if isinstance(auth, tuple) else None,
+        headers=headers,
+    )
+    assert response.status_code == status, response.text
+    answer = response.json()
+    assert answer["error"] == error
+    assert answer["where"] == f"/ingest/{site.namespace}/{path}"
+    assert answer["message"]

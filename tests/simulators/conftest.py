@@ -1,0 +1,81 @@
+"""Helpers for simulator tests: the smoke scenario in a namespace of its own, a recorder."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiomqtt
+import pytest
+
+from citytwin.provisioning import load_device_credentials
+from simulators.scenario import Scenario, load_scenario, scenario_path
+from tests.services import Broker, free_port
+from twins.registry import Registry
+
+
+def smoke_scenario(tmp_path: Path, namespace: str) -> Scenario:
+    """The bundled smoke scenario with its site renamed to ``namespace`` and free ports."""
+    text = scenario_path("smoke").read_text(encoding="utf-8").replace("smoke.hcc", namespace)
+    path = tmp_path / "smoke.yaml"
+    path.write_text(text, encoding="utf-8")
+    scenario = load_scenario(path)
+    video = scenario.video.model_copy(
+        update={"client_port": free_port(), "source_port": free_port()}
+    )
+    return scenario.model_copy(update={"video": video})
+
+
+def provision(broker: Broker, scenario: Scenario) -> dict[str, tuple[str, str]]:
+    broker.provision(Registry(scenario.registry_spec()))
+    return {
+        thing_id: (entry.username, entry.password)
+        for thing_id, entry in load_device_credentials(broker.paths).items()
+    }
+
+
+@dataclass
+class Recorder:
+    """Every message under a topic prefix, as the platform's service account sees it."""
+
+    messages: list[aiomqtt.Message] = field(default_factory=list)
+    ended: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@contextlib.asynccontextmanager
+async def recording(broker: Broker, prefix: str) -> AsyncIterator[Recorder]:
+    recorder = Recorder()
+    client = aiomqtt.Client(
+        broker.host,
+        broker.port,
+        username=broker.service_user,
+        password=broker.service_password,
+        max_queued_incoming_messages=100_000,
+    )
+    async with client:
+        await client.subscribe(f"{prefix}/#", qos=1)
+
+        async def collect() -> None:
+            async for message in client.messages:
+                if message.topic.value == f"{prefix}/_end/status":
+                    recorder.ended.set()
+                else:
+                    recorder.messages.append(message)
+
+        async with asyncio.TaskGroup() as group:
+            task = group.create_task(collect(), name="recorder")
+            try:
+                yield recorder
+                # a last message of our own proves everything before it has arrived
+                await client.publish(f"{prefix}/_end/status", b"end", qos=1)
+                await recorder.ended.wait()
+            finally:
+                task.cancel()
+
+
+@pytest.fixture
+def namespace(unique_name: str) -> str:
+    return f"smoke.{unique_name}"
