@@ -239,7 +239,7 @@ class Counter(SimDevice):
         while t < end:
             due = self._due(plan, t, end)
             if due is not None:
-                t = await self._away(due, t, end)
+                t = await self._away(due, t, end, plan)
                 continue
             ticket = self.queue.take(self.services) if self.link.powered else None
             if ticket is None:
@@ -263,11 +263,13 @@ class Counter(SimDevice):
                 return absence
         return None
 
-    async def _away(self, absence: Absence, t: float, end: float) -> float:
+    async def _away(self, absence: Absence, t: float, end: float, plan: list[Absence]) -> float:
         """Leave the desk from ``t``; soft absences keep their length, hard ones their end."""
         absence.taken = True
         back = absence.end if absence.hard else t + (absence.end - absence.start)
         back = min(back, end)
+        if not absence.hard:  # a scripted absence starts on its minute, even mid-break
+            back = min([back, *(a.start for a in plan if a.hard and not a.taken and a.start > t)])
         self.emit(Channel.EVENT, BreakStarted(type="break_started"), t)
         self.desk.officer_present = False
         await self.clock.sleep_until(back)
@@ -326,7 +328,7 @@ class Counter(SimDevice):
             if hard and hard[0].start < end:
                 await self.clock.sleep_until(hard[0].start)
                 remaining -= hard[0].start - t
-                t = await self._away(hard[0], hard[0].start, end)
+                t = await self._away(hard[0], hard[0].start, end, plan)
                 if t >= end:
                     break
                 continue
