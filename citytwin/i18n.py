@@ -75,6 +75,14 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "vi": "Bản sao số: tạo mới {created}, cập nhật {updated}.",
         "en": "Twins: {created} created, {updated} updated.",
     },
+    "counter_reading": {
+        "vi": "{waiting} người chờ · cán bộ {officer}",
+        "en": "{waiting} waiting · officer {officer}",
+    },
+    "officer_present": {"vi": "có mặt", "en": "present"},
+    "officer_absent": {"vi": "vắng mặt", "en": "absent"},
+    "room_reading": {"vi": "{people} người", "en": "{people} people"},
+    "kiosk_reading": {"vi": "{queue} số đang chờ", "en": "{queue} tickets waiting"},
     "credentials_at": {
         "vi": "Mật khẩu thiết bị (chỉ chủ sở hữu đọc được): {path}",
         "en": "Device passwords (owner-readable only): {path}",

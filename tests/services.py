@@ -11,10 +11,15 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import uvicorn
 
 from citytwin.broker import write_mosquitto_config
 from citytwin.credentials import new_secret
@@ -186,6 +191,33 @@ def _wait_for_ping(url: str, timeout: float = 20.0) -> None:
                 return
         time.sleep(0.1)
     raise TimeoutError(f"InfluxDB at {url} did not answer /ping")
+
+
+class ThreadServer(uvicorn.Server):
+    """uvicorn in a test's thread (only the main thread may install signal handlers)."""
+
+    def install_signal_handlers(self) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def serve_in_thread(app: Any, port: int) -> Iterator[str]:
+    """Serve an ASGI ``app`` on ``127.0.0.1:port`` for the ``with`` block; yields its URL."""
+    server = ThreadServer(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not server.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise RuntimeError(f"the app on port {port} did not start")
+            time.sleep(0.01)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 def process_alive(pid: int) -> bool:

@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from citytwin.i18n import Language, text
 from twins.client import DittoClient
 from twins.kinds import DeviceKind
 
@@ -31,6 +32,7 @@ class SiteBlock:
     """One site and its devices."""
 
     site: str
+    name: str
     sector: str
     devices: list[DeviceRow] = field(default_factory=list)
 
@@ -48,7 +50,7 @@ class Overview:
     online: Counter[str]
 
 
-def load_overview(client: DittoClient, *, limit: int = 5000) -> Overview:
+def load_overview(client: DittoClient, language: Language, *, limit: int = 5000) -> Overview:
     """Read every twin (paged) and group them by site."""
     sites: dict[str, SiteBlock] = {}
     total: Counter[str] = Counter()
@@ -66,10 +68,15 @@ def load_overview(client: DittoClient, *, limit: int = 5000) -> Overview:
             label=str(attributes.get("label") or thing["thingId"].split(":", 1)[1]),
             online=bool(connectivity.get("online")),
             last_seen=connectivity.get("lastSeen"),
-            reading=reading_of(kind, features),
+            reading=reading_of(kind, features, language),
         )
         site = str(attributes.get("site", thing["thingId"].split(":", 1)[0]))
-        block = sites.setdefault(site, SiteBlock(site, str(attributes.get("sector", ""))))
+        block = sites.setdefault(
+            site,
+            SiteBlock(
+                site, str(attributes.get("siteName", site)), str(attributes.get("sector", ""))
+            ),
+        )
         block.devices.append(row)
         total[kind] += 1
         online[kind] += row.online
@@ -84,25 +91,35 @@ def _props(features: dict[str, Any], name: str) -> dict[str, Any]:
     return properties
 
 
-def reading_of(kind: str, features: dict[str, Any]) -> str:
+SENSOR_UNITS = {
+    "temperatureC": ("", " °C"),
+    "humidityPct": ("", " %RH"),
+    "pm25Ugm3": ("PM2.5 ", " µg/m³"),
+    "noiseDba": ("", " dBA"),
+    "waterLevelCm": ("", " cm"),
+}
+
+
+def reading_of(kind: str, features: dict[str, Any], language: Language) -> str:
     """The one figure an operator wants to see for a device of ``kind``."""
     if kind == DeviceKind.COUNTER:
         queue, staff = _props(features, "queue"), _props(features, "staff")
-        present = "✓" if staff.get("present") else "✗"
-        return f"{queue.get('waiting', 0)} ⏳ · {present} 👤"
+        officer = text("officer_present" if staff.get("present") else "officer_absent", language)
+        return text("counter_reading", language, waiting=queue.get("waiting", 0), officer=officer)
     if kind == DeviceKind.SENSOR:
         values = _props(features, "measurements")
-        return " · ".join(
-            f"{key} {value:g}"
-            for key, value in sorted(values.items())
-            if isinstance(value, int | float)
-        )
+        parts = []
+        for key, (prefix, unit) in SENSOR_UNITS.items():
+            value = values.get(key)
+            if isinstance(value, int | float):
+                parts.append(f"{prefix}{value:.1f}{unit}")
+        return " · ".join(parts)
     if kind == DeviceKind.MEETING_ROOM:
         occupancy = _props(features, "occupancy")
-        return f"{occupancy.get('people', 0)} 👥"
+        return text("room_reading", language, people=occupancy.get("people", 0))
     if kind == DeviceKind.KIOSK:
         tickets = _props(features, "tickets")
-        return str(tickets.get("lastTicket") or "")
+        return text("kiosk_reading", language, queue=tickets.get("queueLength", 0))
     if kind == DeviceKind.CAMERA:
         stream = _props(features, "stream")
         fps = stream.get("fps")

@@ -34,7 +34,7 @@ def console_router(
 
         def read() -> object:
             with client_factory() as client:
-                return load_overview(client)
+                return load_overview(client, language)
 
         error = None
         data = None

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from pydantic import SecretStr
 
 from tests.ingest.support import IngestProcess, create_twins, write_registry
-from tests.services import Broker, Influx, free_port
+from tests.services import Broker, Influx, free_port, serve_in_thread
 from twins.client import DittoClient
 from twins.registry import Registry
 from twins.service.api import create_twin_app
@@ -23,11 +20,6 @@ from twins.settings import TwinSettings
 
 TWIN_USER = "citytwin"
 TWIN_PASSWORD = "twin-secret-for-tests"
-
-
-class _ThreadServer(uvicorn.Server):
-    def install_signal_handlers(self) -> None:  # the thread is not the main thread
-        pass
 
 
 @dataclass
@@ -46,19 +38,8 @@ def twin_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwinServi
     store = TwinStore.open(tmp_path_factory.mktemp("twins") / "twins.sqlite3")
     settings = TwinSettings(username=TWIN_USER, password=SecretStr(TWIN_PASSWORD))
     app = create_twin_app(store, settings, TWIN_PASSWORD)
-    port = free_port()
-    server = _ThreadServer(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, name="twin-service", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the twin service did not start"
-        time.sleep(0.01)
-    yield TwinService(f"http://127.0.0.1:{port}", TWIN_USER, TWIN_PASSWORD)
-    server.should_exit = True
-    thread.join(10)
+    with serve_in_thread(app, free_port()) as url:
+        yield TwinService(url, TWIN_USER, TWIN_PASSWORD)
     store.close()
 
 

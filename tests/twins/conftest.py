@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -12,9 +9,9 @@ from pathlib import Path
 
 import pytest
 import requests
-import uvicorn
 from pydantic import SecretStr
 
+from tests.services import free_port, serve_in_thread
 from twins.client import DittoClient
 from twins.service.api import create_twin_app
 from twins.service.store import TwinStore
@@ -22,11 +19,6 @@ from twins.settings import TwinSettings, TwinUser
 
 SERVICE_PASSWORD = "service-secret"
 USERS = {"alice": "alice-secret", "bob": "bob-secret"}
-
-
-class _Server(uvicorn.Server):
-    def install_signal_handlers(self) -> None:
-        pass
 
 
 @dataclass(slots=True, frozen=True)
@@ -48,25 +40,6 @@ class TwinServer:
         return session
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def serve_in_thread(server: uvicorn.Server) -> Iterator[None]:
-    thread = threading.Thread(target=server.run, name="twin-service", daemon=True)
-    thread.start()
-    try:
-        while not server.started:
-            time.sleep(0.01)
-        yield
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
 @pytest.fixture(scope="session")
 def twin_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwinServer]:
     state = tmp_path_factory.mktemp("twins")
@@ -76,16 +49,9 @@ def twin_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwinServer
     )
     store = TwinStore.open(Path(state) / "twins.sqlite")
     app = create_twin_app(store, settings, SERVICE_PASSWORD)
-    port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    server = _Server(config)
-    yield from _serving(server, TwinServer(f"http://127.0.0.1:{port}", settings, store))
+    with serve_in_thread(app, free_port()) as url:
+        yield TwinServer(url, settings, store)
     store.close()
-
-
-def _serving(server: uvicorn.Server, twin: TwinServer) -> Iterator[TwinServer]:
-    for _ in serve_in_thread(server):
-        yield twin
 
 
 @pytest.fixture
