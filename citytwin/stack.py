@@ -84,6 +84,7 @@ def twin_client(settings: CitytwinSettings, twins_password: str) -> DittoClient:
         settings.twins.username,
         twins_password,
         timeout=settings.twins.timeout,
+        pre_authenticated=settings.twins.pre_authenticated_header and not settings.twins.embedded,
     )
 
 

@@ -101,11 +101,18 @@ class DittoClient:
         *,
         timeout: float = 10.0,
         pool_size: int = 16,
+        pre_authenticated: bool = False,
     ) -> None:
+        """``pre_authenticated``: send Ditto's ``x-ditto-pre-authenticated: nginx:USER``
+        header instead of HTTP basic — for a Ditto gateway on a private network that
+        trusts it (``ENABLE_PRE_AUTHENTICATION``); ``password`` is then unused."""
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self._session = requests.Session()
-        self._session.auth = (username, password)
+        if pre_authenticated:
+            self._session.headers["x-ditto-pre-authenticated"] = f"nginx:{username}"
+        else:
+            self._session.auth = (username, password)
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)

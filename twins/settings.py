@@ -41,7 +41,10 @@ class TwinSettings(BaseModel):
     )
     pre_authenticated_header: bool = Field(
         default=False,
-        description="Trust the `x-ditto-pre-authenticated` header (only behind a trusted proxy).",
+        description="Ditto's `x-ditto-pre-authenticated` header: the embedded service trusts"
+        " it (only behind a trusted proxy); with a real Ditto (`embedded: false`) citytwin's"
+        " components send it instead of HTTP basic (gateway with ENABLE_PRE_AUTHENTICATION"
+        " on a private network).",
     )
     max_body_bytes: int = Field(
         default=100_000, gt=0, description="Largest request body accepted (413 above)."
