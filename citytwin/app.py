@@ -13,7 +13,6 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import AsyncExitStack, asynccontextmanager
-from functools import partial
 from typing import Any
 
 import requests
@@ -24,9 +23,10 @@ from prometheus_client import make_asgi_app
 from citytwin.console.routes import console_router
 from citytwin.paths import StatePaths
 from citytwin.settings import CitytwinSettings
-from citytwin.stack import Secrets, registry_path, twin_client
+from citytwin.stack import Secrets, operator_subjects, registry_path, twin_client
 from citytwin.twin_provisioning import ensure_twins
 from ingest.http import create_ingest_router
+from twins.client import DittoClient
 from twins.errors import DittoError
 from twins.registry import Registry
 
@@ -93,9 +93,10 @@ def create_app(settings: CitytwinSettings, secrets: Secrets) -> ASGIApp:
         """Liveness of this process and the parts it serves."""
         return {"status": "ok", "twins": "embedded" if settings.twins.embedded else "ditto"}
 
-    app.include_router(
-        console_router(partial(twin_client, settings, secrets.twins), settings.language)
-    )
+    def operator_client(username: str, password: str) -> DittoClient:
+        return twin_client(settings, password, username=username)
+
+    app.include_router(console_router(operator_client, settings.language))
     _mount_ingest(app, settings, secrets)
     if not settings.twins.embedded:
         return app
@@ -112,7 +113,11 @@ async def keep_twins_provisioned(settings: CitytwinSettings, secrets: Secrets) -
         try:
             with twin_client(settings, secrets.twins) as client:
                 await asyncio.to_thread(
-                    ensure_twins, client, registry, f"nginx:{settings.twins.username}"
+                    ensure_twins,
+                    client,
+                    registry,
+                    f"nginx:{settings.twins.username}",
+                    operator_subjects(settings),
                 )
             return
         except (DittoError, requests.ConnectionError) as exc:

@@ -18,8 +18,10 @@ from twins.thing_id import ThingId
 from twins.topics import ROOT, Channel, device_topic
 
 MAX_QUEUED_MESSAGES = 1_000_000
-"""Messages the broker keeps for a disconnected persistent session (an ingest worker that
-restarts) before it starts dropping; at ~200 bytes each this bounds memory near 200 MB."""
+MAX_QUEUED_BYTES = 512 * 1024 * 1024
+"""What the broker keeps for a disconnected persistent session (an ingest worker that
+restarts) before it drops new messages for it: a million messages or 512 MiB, whichever
+comes first — about an hour of the whole province's traffic at 300 messages/s."""
 
 
 def mosquitto_config(paths: StatePaths, host: str, port: int) -> str:
@@ -36,6 +38,7 @@ def mosquitto_config(paths: StatePaths, host: str, port: int) -> str:
             f"persistence_location {data_dir.resolve()}/",
             "autosave_interval 5",
             f"max_queued_messages {MAX_QUEUED_MESSAGES}",
+            f"max_queued_bytes {MAX_QUEUED_BYTES}",
             "max_inflight_messages 0",
             "max_packet_size 262144",
             # the broker runs as whoever runs citytwin, so it can read the 0600 files

@@ -75,6 +75,10 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "vi": "Bản sao số: tạo mới {created}, cập nhật {updated}.",
         "en": "Twins: {created} created, {updated} updated.",
     },
+    "login_failed": {
+        "vi": "Sai tên đăng nhập hoặc mật khẩu.",
+        "en": "Wrong user name or password.",
+    },
     "counter_reading": {
         "vi": "{waiting} người chờ · cán bộ {officer}",
         "en": "{waiting} waiting · officer {officer}",

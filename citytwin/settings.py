@@ -114,8 +114,8 @@ class CitytwinSettings(BaseSettings):
     )
     registry: Path | None = Field(
         default=None,
-        description="Site/device YAML file provisioned by `citytwin up` (empty: the default"
-        " scenario's devices).",
+        description="Site/device YAML file provisioned by `citytwin up` (empty: no devices"
+        " unless `up --scenario NAME` provisions the scenario's).",
     )
     mqtt: MqttSettings = Field(default_factory=MqttSettings, description="MQTT broker.")
     influx: InfluxSettings = Field(default_factory=InfluxSettings, description="InfluxDB.")
@@ -135,12 +135,22 @@ class CitytwinSettings(BaseSettings):
         return (init_settings, env_settings)
 
     @model_validator(mode="after")
+    def _ingest_metrics_can_be_probed(self) -> CitytwinSettings:
+        if self.ingest.metrics_port == 0:
+            raise ValueError(
+                "ingest.metrics_port 0 (any port) cannot be probed by `citytwin up` and"
+                " `citytwin status`; choose a port (default 9108)"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _ports_do_not_collide(self) -> CitytwinSettings:
         used: dict[int, str] = {}
         for key, port, local in (
             ("mqtt.port", self.mqtt.port, self.mqtt.embedded),
             ("influx.url", self.influx.port, self.influx.embedded),
             ("http.port", self.http.port, True),
+            ("ingest.metrics_port", self.ingest.metrics_port, True),
         ):
             if not local:
                 continue

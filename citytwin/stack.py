@@ -77,11 +77,13 @@ def twins_base_url(settings: CitytwinSettings) -> str:
     return str(settings.twins.url).rstrip("/") if settings.twins.url else http_base_url(settings)
 
 
-def twin_client(settings: CitytwinSettings, twins_password: str) -> DittoClient:
-    """A Ditto client authenticated as citytwin's own account."""
+def twin_client(
+    settings: CitytwinSettings, twins_password: str, *, username: str | None = None
+) -> DittoClient:
+    """A Ditto client as citytwin's own account (or as ``username``, e.g. an operator)."""
     return DittoClient(
         twins_base_url(settings),
-        settings.twins.username,
+        username or settings.twins.username,
         twins_password,
         timeout=settings.twins.timeout,
         pre_authenticated=settings.twins.pre_authenticated_header and not settings.twins.embedded,
@@ -99,10 +101,18 @@ def registry_path(settings: CitytwinSettings) -> Path:
     return path
 
 
+def operator_subjects(settings: CitytwinSettings) -> tuple[str, ...]:
+    """Ditto subjects of the configured twin users, who may read device twins."""
+    return tuple(f"nginx:{name}" for name in sorted(settings.twins.users))
+
+
 def preflight(settings: CitytwinSettings) -> list[str]:
     """Everything that would stop the stack from starting, one line each."""
     programs = []
-    ports = [("http.port", settings.http.host, settings.http.port)]
+    ports = [
+        ("http.port", settings.http.host, settings.http.port),
+        ("ingest.metrics_port", settings.ingest.metrics_host, settings.ingest.metrics_port),
+    ]
     if settings.mqtt.embedded:
         programs.append(Program("mosquitto", "mosquitto"))
         ports.append(("mqtt.port", settings.mqtt.host, settings.mqtt.port))

@@ -146,7 +146,7 @@ class ChildProcess:
             self.restarts += 1
             try:
                 await self.start()
-            except SupervisorError as exc:
+            except (SupervisorError, OSError) as exc:  # e.g. the program was uninstalled
                 logger.error("restart of %s failed: %s", self.spec.name, exc)
 
     async def stop(self) -> None:

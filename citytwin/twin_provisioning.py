@@ -7,6 +7,7 @@ state to operators); only the registry's attributes are merged into it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 
@@ -34,8 +35,17 @@ def device_attributes(device: RegisteredDevice) -> dict[str, object]:
     return attributes
 
 
-def ensure_twins(client: DittoClient, registry: Registry, service_subject: str) -> TwinReport:
-    """Create each device's policy and twin if absent; refresh the attributes otherwise."""
+def ensure_twins(
+    client: DittoClient,
+    registry: Registry,
+    service_subject: str,
+    readers: tuple[str, ...] = (),
+) -> TwinReport:
+    """Create each device's policy and twin if absent; refresh the attributes otherwise.
+
+    A policy that exists is left alone: operators may have changed it. ``readers`` are the
+    subjects (``nginx:NAME``) that may read new twins — the console's operators.
+    """
     report = TwinReport()
     for device in registry:
         thing_id = str(device.thing_id)
@@ -46,8 +56,12 @@ def ensure_twins(client: DittoClient, registry: Registry, service_subject: str) 
             device.sector,
             device_attributes(device),
         )
+        with contextlib.suppress(DittoPreconditionFailedError):
+            client.put_policy(
+                default_policy(thing["policyId"], service_subject, readers=readers),
+                if_none_match="*",
+            )
         try:
-            client.put_policy(default_policy(thing["policyId"], service_subject))
             client.create_thing(thing)
             report.created += 1
         except DittoPreconditionFailedError:

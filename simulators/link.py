@@ -235,7 +235,12 @@ class DeviceLink:
             try:
                 await client.publish(message.topic, message.payload, qos=1, retain=message.retain)
             except (aiomqtt.MqttError, asyncio.CancelledError):
-                self._buffer.appendleft(message)
+                if len(self._buffer) == self._buffer.maxlen:
+                    # full while it was in flight: it is the oldest, so it is the one to drop
+                    # (appendleft would silently evict the newest instead)
+                    self._stats.dropped += 1
+                else:
+                    self._buffer.appendleft(message)
                 raise
             self._stats.published += 1
             self._stats.by_channel[message.channel] += 1

@@ -270,10 +270,14 @@ class DittoClient:
         )
         return result
 
-    def put_policy(self, policy: dict[str, Any]) -> bool:
-        """Create or replace a policy (its ``policyId`` says which); True when created."""
+    def put_policy(self, policy: dict[str, Any], *, if_none_match: str | None = None) -> bool:
+        """Create or replace a policy (its ``policyId`` says which); True when created.
+
+        ``if_none_match="*"``: create only; `DittoPreconditionFailedError` if it exists.
+        """
         path = f"/api/2/policies/{quote(policy['policyId'], safe=':')}"
-        return self.request("PUT", path, json=policy).status_code == 201
+        headers = _conditions(None, if_none_match)
+        return self.request("PUT", path, json=policy, headers=headers).status_code == 201
 
     def delete_policy(self, policy_id: str) -> None:
         """Delete a policy."""

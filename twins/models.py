@@ -38,7 +38,7 @@ MAX_JSON_DEPTH = 64
 
 
 def _check_definition(value: str) -> str:
-    if not DEFINITION_PATTERN.match(value):
+    if not DEFINITION_PATTERN.fullmatch(value):
         raise ValueError(
             f"{value!r} is not a definition 'namespace:name:version' (e.g."
             " 'citytwin:counter:1.0.0') nor an http(s) URL"
@@ -56,7 +56,7 @@ def _check_entity_id(value: str) -> str:
 
 
 def _check_feature_id(value: str) -> str:
-    if not FEATURE_ID_PATTERN.match(value):
+    if not FEATURE_ID_PATTERN.fullmatch(value):
         raise ValueError(f"feature id {value!r} is empty or contains '/' or a control character")
     return value
 
@@ -68,7 +68,7 @@ def _check_keys(value: JsonValue) -> JsonValue:
         item, where = stack.pop()
         if isinstance(item, dict):
             for key, child in item.items():
-                if not FEATURE_ID_PATTERN.match(key):
+                if not FEATURE_ID_PATTERN.fullmatch(key):
                     raise ValueError(
                         f"key {key!r} at '{where or '/'}' is empty or contains '/' or a"
                         " control character"

@@ -48,7 +48,7 @@ class ThingId:
                 f"thing id {value[:40]!r}… is {len(value)} characters long;"
                 f" at most {MAX_THING_ID_LENGTH} are allowed"
             )
-        match = _THING_ID.match(value)
+        match = _THING_ID.fullmatch(value)
         if match is None:
             raise InvalidThingIdError(
                 f"thing id {value!r} is not 'namespace:name' with a namespace of"
@@ -60,4 +60,4 @@ class ThingId:
 
 def is_ditto_thing_id(value: str) -> bool:
     """True when ``value`` is a thing id Eclipse Ditto itself would accept."""
-    return len(value) <= MAX_THING_ID_LENGTH and _DITTO_THING_ID.match(value) is not None
+    return len(value) <= MAX_THING_ID_LENGTH and _DITTO_THING_ID.fullmatch(value) is not None

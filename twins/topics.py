@@ -70,7 +70,7 @@ def device_prefix(thing_id: ThingId) -> str:
 
 def parse_topic(topic: str) -> DeviceTopic:
     """Parse a device topic, raising ``ContractError(reason="topic")`` when it is not one."""
-    match = TOPIC_MATCHER.match(topic)
+    match = TOPIC_MATCHER.fullmatch(topic)
     if match is None:
         raise ContractError(
             f"topic {topic!r} is not 'citytwin/{{namespace}}/{{name}}/{{channel}}' with channel"

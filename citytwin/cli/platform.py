@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -27,17 +28,21 @@ from citytwin.stack import (
     child_specs,
     http_base_url,
     load_secrets,
+    operator_subjects,
     preflight,
     twin_client,
 )
 from citytwin.status import collect_status, status_as_json
 from citytwin.supervisor import Supervisor, SupervisorError
 from citytwin.twin_provisioning import ensure_twins
+from simulators.errors import ScenarioError
 from twins.errors import DittoError
 from twins.registry import Registry, RegistrySpec
+from twins.yaml_source import YamlModelError
 
 logger = logging.getLogger(__name__)
 
+EXIT_BAD_INPUT = 2
 EXIT_CANNOT_START = 3
 
 
@@ -82,6 +87,10 @@ def up(
         typer.echo(text("cannot_start", language), err=True)
         typer.echo(f"  {exc}", err=True)
         raise typer.Exit(EXIT_CANNOT_START) from None
+    except (YamlModelError, ScenarioError) as exc:
+        for line in exc.problems:
+            typer.echo(line, err=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
     typer.echo(text("stack_stopped", language), err=True)
 
 
@@ -99,9 +108,22 @@ async def _run_stack(settings: CitytwinSettings, scenario: str | None, speed: fl
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     specs = child_specs(settings, paths, secrets, scenario=scenario, speed=speed)
-    async with Supervisor(specs, paths.logs, paths.run) as supervisor:
+    supervisor = Supervisor(specs, paths.logs, paths.run)
+    starting = asyncio.create_task(supervisor.__aenter__(), name="start-stack")
+    stopped = asyncio.create_task(stop.wait(), name="stop-requested")
+    await asyncio.wait({starting, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    if not starting.done():  # Ctrl-C while starting: stop what has started, and leave
+        starting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await starting
+        return
+    stopped.cancel()
+    starting.result()  # raises if a child could not start (it already stopped the rest)
+    try:
         typer.echo(text("stack_ready", settings.language, url=http_base_url(settings)), err=True)
         await supervisor.run_until(stop)
+    finally:
+        await supervisor.__aexit__(None, None, None)
 
 
 def effective_registry(
@@ -119,6 +141,12 @@ def effective_registry(
         spec = Registry.load(settings.registry).spec
     else:
         spec = RegistrySpec()
+    return write_effective_registry(paths, spec)
+
+
+def write_effective_registry(paths: StatePaths, spec: RegistrySpec) -> Registry:
+    """Make ``spec`` the registry that the running ingest and HTTP ingest read."""
+    paths.effective_registry.parent.mkdir(parents=True, exist_ok=True)
     paths.effective_registry.write_text(
         yaml.safe_dump(spec.model_dump(mode="json", exclude_none=True), allow_unicode=True),
         encoding="utf-8",
@@ -187,25 +215,23 @@ def provision_command(
     ] = None,
 ) -> None:
     """Create or update device credentials, ACLs and twins; revoke devices no longer listed."""
-    from twins.yaml_source import YamlModelError
-
     settings = _settings(ctx)
     configure_logging(settings.log_level, process="provision")
     if (registry_file is None) == (scenario is None):
         typer.echo("give either a registry FILE or --scenario NAME", err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(EXIT_BAD_INPUT)
     paths = StatePaths(settings.state_dir)
     secrets = load_secrets(settings, paths)
     try:
         registry = (
-            Registry.load(registry_file)
+            write_effective_registry(paths, Registry.load(registry_file).spec)
             if registry_file is not None
             else effective_registry(settings, paths, scenario)
         )
-    except YamlModelError as exc:
+    except (YamlModelError, ScenarioError) as exc:
         for line in exc.problems:
             typer.echo(line, err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(EXIT_BAD_INPUT) from None
     report = provision(registry, paths, {settings.mqtt.service_username: secrets.mqtt_service})
     language = settings.language
     typer.echo(
@@ -221,7 +247,9 @@ def provision_command(
     typer.echo(text("credentials_at", language, path=paths.device_credentials.resolve()))
     try:
         with twin_client(settings, secrets.twins) as client:
-            twins = ensure_twins(client, registry, f"nginx:{settings.twins.username}")
+            twins = ensure_twins(
+                client, registry, f"nginx:{settings.twins.username}", operator_subjects(settings)
+            )
     except (DittoError, requests.ConnectionError) as exc:
         typer.echo(text("twins_later", language, error=exc), err=True)
     else:

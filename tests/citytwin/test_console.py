@@ -15,6 +15,7 @@ from citytwin.settings import CitytwinSettings
 from citytwin.stack import load_secrets, twin_client
 from tests.services import free_port, serve_in_thread
 
+OPERATOR = ("operator", "truc-ban-2026")
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "sites.yaml"
 
 
@@ -27,6 +28,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Cit
             "http": {"port": port},
             "registry": str(EXAMPLE),
             "mqtt": {"port": free_port()},
+            "twins": {"users": {"operator": {"password": OPERATOR[1]}}},
         }
     )
     secrets = load_secrets(settings, StatePaths(settings.state_dir))
@@ -50,7 +52,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Cit
 
 def test_overview_is_vietnamese_by_default(app_url: tuple[str, CitytwinSettings]) -> None:
     url, _ = app_url
-    page = httpx.get(url + "/").text
+    page = httpx.get(url + "/", auth=OPERATOR).text
     assert "Trung tâm Giám sát, Điều hành" in page
     assert "Quầy 07" in page
     assert "4 người chờ · cán bộ vắng mặt" in page
@@ -60,12 +62,22 @@ def test_overview_is_vietnamese_by_default(app_url: tuple[str, CitytwinSettings]
 
 def test_english_on_request(app_url: tuple[str, CitytwinSettings]) -> None:
     url, _ = app_url
-    page = httpx.get(url + "/", params={"lang": "en"}).text
+    page = httpx.get(url + "/", params={"lang": "en"}, auth=OPERATOR).text
     assert "Monitoring and Operations Centre" in page
     assert "4 waiting · officer absent" in page
     assert "1/2</b><span>Service counters online" in page
-    bad = httpx.get(url + "/", params={"lang": "fr"})
+    bad = httpx.get(url + "/", params={"lang": "fr"}, auth=OPERATOR)
     assert bad.status_code == 422
+
+
+def test_the_console_asks_operators_to_log_in(app_url: tuple[str, CitytwinSettings]) -> None:
+    url, _ = app_url
+    anonymous = httpx.get(url + "/")
+    assert anonymous.status_code == 401
+    assert anonymous.headers["www-authenticate"].startswith("Basic")
+    wrong = httpx.get(url + "/", auth=(OPERATOR[0], "guess"))
+    assert wrong.status_code == 401
+    assert "Sai tên đăng nhập hoặc mật khẩu." in wrong.text
 
 
 def test_health_metrics_and_api_docs_are_served(app_url: tuple[str, CitytwinSettings]) -> None:

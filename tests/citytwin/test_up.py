@@ -112,3 +112,43 @@ def test_children_die_with_a_killed_supervisor(
     while any(process_alive(pid) for pid in pids) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert [pid for pid in pids if process_alive(pid)] == []
+
+
+def test_ctrl_c_while_starting_stops_what_has_started(
+    running_stack: subprocess.Popen[str], stack_env: dict[str, str], tmp_path: Path
+) -> None:
+    pid_file = tmp_path / "var" / "run" / "mosquitto.pid"
+    deadline = time.monotonic() + STARTUP_LIMIT
+    while not pid_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    broker_pid = int(pid_file.read_text())
+    running_stack.send_signal(signal.SIGINT)
+    running_stack.wait(30)
+    assert not process_alive(broker_pid)
+    assert list((tmp_path / "var" / "run").glob("*.pid")) == []
+
+
+def test_an_unknown_scenario_is_named_not_a_traceback(
+    stack_env: dict[str, str],
+) -> None:
+    result = citytwin("up", "--scenario", "atlantis", env=stack_env)
+    assert result.returncode == 2
+    assert "no scenario named 'atlantis'; bundled:" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_provisioning_a_file_updates_the_registry_the_platform_reads(
+    stack_env: dict[str, str], tmp_path: Path
+) -> None:
+    example = Path(__file__).resolve().parents[2] / "docs" / "examples" / "sites.yaml"
+    result = citytwin("provision", str(example), env=stack_env)
+    assert result.returncode == 0, result.stderr
+    assert "Provisioned 5 devices: 5 added, 0 kept, 0 revoked." in result.stdout
+    effective = (tmp_path / "var" / "registry.yaml").read_text()
+    assert "counter-07" in effective
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("sites:\n  - id: thaibinh.hcc\n    name: HCC\n    sector: banking\n")
+    bad = citytwin("provision", str(broken), env=stack_env)
+    assert bad.returncode == 2
+    assert f"{broken}:4: sites[0].sector: Input should be" in bad.stderr
+    assert "counter-07" in (tmp_path / "var" / "registry.yaml").read_text()  # kept

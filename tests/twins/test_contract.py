@@ -150,3 +150,14 @@ def test_published_schemas_match_the_models() -> None:
     """docs/schemas is regenerated with `citytwin contract schemas docs/schemas`."""
     published = {path.name: path.read_text() for path in SCHEMAS.glob("*.schema.json")}
     assert published == schema_files()
+
+
+@pytest.mark.parametrize(
+    "sneaky", ["thaibinh.hcc:counter-07\n", "thaibinh.hcc\n:counter-07", "thaibinh.hcc:counter 07"]
+)
+def test_a_trailing_newline_does_not_make_a_second_identical_id(sneaky: str) -> None:
+    assert not is_ditto_thing_id(sneaky.replace(" ", "\n"))
+    with pytest.raises(InvalidThingIdError):
+        ThingId.parse(sneaky)
+    with pytest.raises(ContractError):
+        parse_topic("citytwin/thaibinh.hcc/counter-07/telemetry\n")

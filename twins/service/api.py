@@ -88,7 +88,7 @@ def _namespaces(raw: str | None) -> tuple[str, ...]:
         return ()
     names = tuple(part.strip() for part in raw.split(","))
     for name in names:
-        if not _NAMESPACE.match(name):
+        if not _NAMESPACE.fullmatch(name):
             raise DittoBadRequestError(
                 f"namespaces: {name!r} is not a namespace (dot-separated segments starting"
                 " with a letter)",
