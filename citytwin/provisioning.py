@@ -1,5 +1,6 @@
 """Provisioning: the registry file becomes broker users, ACLs and device credentials.
 
+The registry also becomes ``var/registry.yaml``, which the running ingest rereads.
 Idempotent: a device already provisioned keeps its password; a new device gets a random
 one, written in plaintext only to the credentials file (mode 0600) for the simulator or the
 installer, while the broker gets the hash; a device gone from the registry loses its user
@@ -15,6 +16,8 @@ import os
 import signal
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+import yaml
 
 from citytwin.broker import acl_text, password_text, read_password_file
 from citytwin.credentials import mosquitto_hash, new_secret, write_private
@@ -102,6 +105,7 @@ def provision(
             ensure_ascii=False,
         ),
     )
+    write_effective_registry(paths, registry)
     report.broker_reloaded = reload_broker(paths)
     logger.info(
         "provisioned %d devices: %d added, %d kept, %d revoked; broker reloaded: %s",
@@ -112,6 +116,20 @@ def provision(
         report.broker_reloaded,
     )
     return report
+
+
+def write_effective_registry(paths: StatePaths, registry: Registry) -> None:
+    """Make ``registry`` the one the running ingest and HTTP ingest read (they watch it).
+
+    Without this a device could connect (the broker knows it) while ingest dead-letters
+    its messages as ``unknown_device``.
+    """
+    spec = registry.spec.model_dump(mode="json", exclude_none=True)
+    text = yaml.safe_dump(spec, allow_unicode=True, sort_keys=False)
+    paths.effective_registry.parent.mkdir(parents=True, exist_ok=True)
+    tmp = paths.effective_registry.with_name(paths.effective_registry.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, paths.effective_registry)  # readers never see half a file
 
 
 def reload_broker(paths: StatePaths) -> bool:

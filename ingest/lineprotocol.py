@@ -31,16 +31,21 @@ def escape_measurement(value: str) -> str:
 
 def format_field(value: FieldValue) -> str | None:
     """One field value in line protocol, or None when InfluxDB cannot store it (NaN/Inf)."""
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
+    # exact types first: this runs for every field of every point
+    kind = type(value)
+    if type(value) is float:
+        return repr(value) if math.isfinite(value) else None
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int:
+        return f"{value}i"
+    if isinstance(value, str):
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+        return f'"{escaped}"'
+    # subclasses of int and float (exact types above are the hot path)
     if isinstance(value, int):
         return f"{value}i"
-    if isinstance(value, float):
-        return repr(value) if math.isfinite(value) else None
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'"{escaped}"'
+    return repr(value) if math.isfinite(value) else None
 
 
 def series_key(measurement: str, tags: Mapping[str, str]) -> str:
@@ -55,11 +60,9 @@ def series_key(measurement: str, tags: Mapping[str, str]) -> str:
 
 def encode_line(series: str, fields: Iterable[tuple[str, FieldValue]], time_ns: int) -> str | None:
     """A whole line from a precomputed series key; None when no field is storable."""
-    encoded = []
-    for key, value in fields:
-        text = format_field(value)
-        if text is not None:
-            encoded.append(f"{key}={text}")
+    encoded = [
+        f"{key}={text}" for key, value in fields if (text := format_field(value)) is not None
+    ]
     if not encoded:
         return None
     return f"{series} {','.join(encoded)} {time_ns}"

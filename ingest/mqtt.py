@@ -9,6 +9,14 @@ So this module does what aiomqtt does inside — paho's documented external-loop
 messages over in lists. Every paho call happens on the event-loop thread except the
 blocking TCP connect, which runs in a worker thread while no socket callback is installed.
 No thread callback is bridged into asyncio.
+
+The socket is read here, not by paho: paho's ``loop_read`` makes three ``recv`` calls per
+packet (command byte, length, body) and builds an ``MQTTMessage`` with decoded properties
+for each, which was about 40 % of ingest's CPU (docs/performance.md). ``MqttSession`` takes
+whatever the socket holds in one ``recv`` and splits it into packets; a QoS 0/1 PUBLISH
+becomes a ``Received`` directly, every other packet (CONNACK, SUBACK, PUBACK, PINGRESP,
+DISCONNECT, anything unusual) is handed to paho whole, which handles it as before.
+Acknowledgements of one durable batch leave as one write (``ack_all``).
 """
 
 from __future__ import annotations
@@ -17,13 +25,16 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import AsyncIterator, Sequence
+import ssl
+import struct
+import time
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
 import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
@@ -33,8 +44,57 @@ from ingest.errors import MqttError
 
 logger = logging.getLogger(__name__)
 
-MAX_PACKETS_PER_READ = 2000
-"""Packets read per readable event before yielding to other tasks."""
+RECV_BYTES = 256 * 1024
+"""Bytes taken from the socket per readable event (a few thousand PUBLISH packets)."""
+
+_PUBLISH = 0x30
+_PUBACK = 0x40
+_PUBACK_PACKET = struct.Struct("!BBH")
+_PUBLISH_QOS2 = 0x04
+"""QoS 2 bit of a PUBLISH header: such packets (never granted here) go through paho."""
+
+
+class _Client(paho.Client):
+    """paho fed whole packets by ``MqttSession`` instead of reading the socket itself."""
+
+    _feed: bytes = b""
+    _at_eof: bool = False
+
+    def _sock_recv(self, bufsize: int) -> bytes:
+        feed = self._feed
+        if not feed:
+            if self._at_eof:
+                return b""  # paho: connection lost
+            raise BlockingIOError
+        self._feed = feed[bufsize:]
+        return feed[:bufsize]
+
+    def handle_packet(self, packet: bytes) -> MQTTErrorCode:
+        """Let paho handle one whole packet as if it had read it from the socket."""
+        self._feed = packet
+        try:
+            return self.loop_read()
+        finally:
+            self._feed = b""
+
+    def connection_lost(self) -> None:
+        """The socket is closed or failed: let paho run its usual disconnect handling."""
+        self._at_eof = True
+        try:
+            self.loop_read()
+        finally:
+            self._at_eof = False
+
+    def bytes_received(self) -> None:
+        """Note incoming traffic for paho's keepalive (it no longer reads the socket)."""
+        self._last_bytes_received = time.monotonic()
+
+    def queue_pubacks(self, mids: Iterable[int]) -> None:
+        """Queue the PUBACKs of ``mids`` as one write (success: no reason code needed)."""
+        pack = _PUBACK_PACKET.pack
+        packet = b"".join([pack(_PUBACK, 2, mid) for mid in mids])
+        if packet:
+            self._packet_queue(_PUBACK, packet, 0, 0)
 
 
 @dataclass(slots=True, frozen=True)
@@ -91,7 +151,8 @@ class MqttSession(contextlib.AbstractAsyncContextManager["MqttSession"]):
         self._lost = asyncio.Event()
         self._closing = False
         self._refused: str | None = None
-        self._client = paho.Client(
+        self._buffer = b""
+        self._client = _Client(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
             protocol=paho.MQTTv5,
@@ -192,6 +253,7 @@ class MqttSession(contextlib.AbstractAsyncContextManager["MqttSession"]):
         if not isinstance(sock, socket.socket):
             raise MqttError(f"no socket after connecting to {self.host}:{self.port}")
         self._sock = sock
+        self._buffer = b""
         client.on_socket_register_write = self._on_register_write
         client.on_socket_unregister_write = self._on_unregister_write
         client.on_socket_close = self._on_socket_close
@@ -222,6 +284,7 @@ class MqttSession(contextlib.AbstractAsyncContextManager["MqttSession"]):
                 self._loop.remove_reader(sock)
                 self._loop.remove_writer(sock)
         self._reading = False
+        self._buffer = b""
         if self.connected.is_set():
             self.connected.clear()
             self.subscribed.clear()
@@ -301,23 +364,118 @@ class MqttSession(contextlib.AbstractAsyncContextManager["MqttSession"]):
             self._reading = True
 
     def _read(self) -> None:
+        sock = self._sock
+        if sock is None:
+            return
+        try:
+            data = sock.recv(RECV_BYTES)
+        except (BlockingIOError, InterruptedError, ssl.SSLWantReadError):
+            return
+        except OSError as exc:
+            logger.warning("reading from MQTT %s:%d failed: %s", self.host, self.port, exc)
+            data = b""
+        if not data:
+            self._client.connection_lost()
+            self._drop_socket()
+            return
+        self._client.bytes_received()
+        self._buffer = self._buffer + data if self._buffer else data
+        self._parse()
+
+    def _parse(self) -> None:
+        """Split the buffer into packets, up to ``max_pending`` waiting messages."""
+        buffer = self._buffer
+        size = len(buffer)
+        pending = self._pending
+        before = len(pending)
+        room = self.max_pending - before
+        generation = self.generation
         client = self._client
-        before = len(self._pending)
-        for _ in range(MAX_PACKETS_PER_READ):
-            count = len(self._pending)
-            if client.loop_read() != paho.MQTT_ERR_SUCCESS or self._sock is None:
+        pos = 0
+        while pos < size and room > 0:
+            # fixed header: command byte, remaining length (1-4 bytes, 7 bits each)
+            header = buffer[pos]
+            start = pos + 1
+            length = 0
+            shift = 0
+            complete = False
+            while start < size and shift < 28:
+                byte = buffer[start]
+                start += 1
+                length |= (byte & 0x7F) << shift
+                shift += 7
+                if not byte & 0x80:
+                    complete = True
+                    break
+            if not complete and shift < 28:
+                break  # header incomplete
+            end = start + length if complete else start
+            if end > size:
+                break  # body incomplete
+            if complete and header & 0xF0 == _PUBLISH and not header & _PUBLISH_QOS2:
+                received = self._decode_publish(header, buffer, start, end, generation)
+                if received is not None:
+                    pending.append(received)
+                    room -= 1
+                    pos = end
+                    continue
+            # anything else, a PUBLISH that does not decode, a bad length: paho, whole
+            packet = buffer[pos:end]
+            pos = end
+            if client.handle_packet(packet) or self._sock is None:
                 self._drop_socket()
+                pos = size  # the rest belongs to a connection that is gone
                 break
-            if len(self._pending) == count:
-                break  # nothing more to read (or a non-PUBLISH packet)
-        received = len(self._pending) - before
-        if received:
-            self.received_total += received
+            generation = self.generation
+        self._buffer = buffer[pos:] if pos < size else b""
+        received_count = len(pending) - before
+        if received_count:
+            self.received_total += received_count
             self._has_pending.set()
-        if len(self._pending) >= self.max_pending and self._sock is not None and self._reading:
-            self._loop.remove_reader(self._sock)
-            self._reading = False
+        if len(pending) >= self.max_pending:
             self._paused = True
+            if self._sock is not None and self._reading:
+                self._loop.remove_reader(self._sock)
+                self._reading = False
+
+    @staticmethod
+    def _decode_publish(
+        header: int, buffer: bytes, start: int, end: int, generation: int
+    ) -> Received | None:
+        """A QoS 0/1 PUBLISH (MQTT v5) from ``buffer[start:end]``; None if malformed."""
+        qos = (header >> 1) & 0x03
+        if end - start < 3:
+            return None
+        topic_end = start + 2 + ((buffer[start] << 8) | buffer[start + 1])
+        pos = topic_end
+        mid = 0
+        if pos + (2 if qos else 0) >= end:
+            return None  # no room for the packet id and the properties length
+        if qos:
+            mid = (buffer[pos] << 8) | buffer[pos + 1]
+            pos += 2
+        properties = 0
+        shift = 0
+        while pos < end and shift < 28:
+            byte = buffer[pos]
+            pos += 1
+            properties |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                break
+        else:
+            return None
+        pos += properties
+        if pos > end:
+            return None
+        return Received(
+            buffer[start + 2 : topic_end].decode("utf-8", "replace"),
+            buffer[pos:end],
+            mid,
+            qos,
+            generation,
+            bool(header & 0x01),
+        )
 
     def _write(self) -> None:
         if self._client.loop_write() != paho.MQTT_ERR_SUCCESS:
@@ -331,7 +489,9 @@ class MqttSession(contextlib.AbstractAsyncContextManager["MqttSession"]):
             batch, self._pending = self._pending, []
             if self._paused:
                 self._paused = False
-                self._start_reading()
+                self._parse()  # what the socket delivered beyond max_pending
+                if not self._paused:
+                    self._start_reading()
             if batch:
                 yield batch
 
@@ -342,6 +502,21 @@ class MqttSession(contextlib.AbstractAsyncContextManager["MqttSession"]):
         the broker redelivers whatever the old connection left unacknowledged)."""
         if qos and generation == self.generation and self._sock is not None:
             self._client.ack(mid, qos)
+
+    def ack_all(self, acks: Iterable[tuple[int, int, int]]) -> None:
+        """Acknowledge (generation, mid, qos) of many messages in one write, as ``ack``."""
+        if self._sock is None:
+            return
+        generation = self.generation
+        mids = []
+        for taken_on, mid, qos in acks:
+            if taken_on != generation or not qos:
+                continue
+            if qos == 1:
+                mids.append(mid)
+            else:
+                self._client.ack(mid, qos)
+        self._client.queue_pubacks(mids)
 
     def publish(self, topic: str, payload: bytes, qos: int = 0) -> bool:
         """Queue a PUBLISH; False when there is no connection right now."""

@@ -204,16 +204,17 @@ class Pipeline:
             batch.lines.append(line)
         if ts_ms > batch.newest_ts_ms:
             batch.newest_ts_ms = ts_ms
-        self.last_seen[thing] = (time.monotonic(), context)
-        patch = None
+        seen = time.monotonic()
+        self.last_seen[thing] = (seen, context)
+        was_stale = thing in self.stale
         if self._twins is not None:
             patch = twin_patch(context, message, ts_ms)
-            if thing in self.stale:
+            if was_stale:
                 patch["features"].setdefault("connectivity", {"properties": {}})["properties"][
                     "stale"
                 ] = False
-            self._twins.add(thing, patch, time.monotonic())
-        if thing in self.stale:
+            self._twins.add(thing, patch, seen)
+        if was_stale:
             self.stale.discard(thing)
             self.metrics.stale_devices.set(len(self.stale))
         if self.settings.events_enabled:

@@ -50,6 +50,12 @@ class SeqCheck:
     missing: int = 0
 
 
+_NEW = SeqCheck(SeqVerdict.NEW)
+_DUPLICATE = SeqCheck(SeqVerdict.DUPLICATE)
+_LATE = SeqCheck(SeqVerdict.LATE)
+_RESTART = SeqCheck(SeqVerdict.RESTART)
+
+
 class SequenceTracker:
     """Sequence state of every device seen since start."""
 
@@ -62,20 +68,20 @@ class SequenceTracker:
         if state is None:
             state = self._devices[thing] = _DeviceSeq(seq)
             state.remember(seq)
-            return SeqCheck(SeqVerdict.NEW)
+            return _NEW
         if seq in state.recent:
-            return SeqCheck(SeqVerdict.DUPLICATE)
+            return _DUPLICATE
         if seq > state.highest:
             missing = seq - state.highest - 1
             state.highest = seq
             state.remember(seq)
-            return SeqCheck(SeqVerdict.NEW, missing)
+            return SeqCheck(SeqVerdict.NEW, missing) if missing else _NEW
         if state.highest - seq >= RESTART_BELOW or seq == 0:
             fresh = self._devices[thing] = _DeviceSeq(seq)
             fresh.remember(seq)
-            return SeqCheck(SeqVerdict.RESTART)
+            return _RESTART
         state.remember(seq)
-        return SeqCheck(SeqVerdict.LATE)
+        return _LATE
 
     def forget(self, thing: str) -> None:
         """Drop the state of a device (it restarted: its numbers begin again)."""

@@ -249,8 +249,7 @@ class IngestService:
         self.metrics.batch_seconds.observe(time.monotonic() - started)
         for topic, events in batch.events.items():
             session.publish(topic, orjson.dumps({"events": events}), 0)
-        for generation, mid, qos in batch.acks:
-            session.ack(generation, mid, qos)
+        session.ack_all(batch.acks)
         self.metrics.lag_seconds.observe(time.monotonic() - batch.started)
         if batch.newest_ts_ms:
             self.metrics.device_lag_seconds.set(time.time() - batch.newest_ts_ms / 1000)

@@ -14,7 +14,6 @@ from typing import Annotated
 import requests
 import typer
 import uvicorn
-import yaml
 
 from citytwin.cli.ingest import ingest
 from citytwin.i18n import text
@@ -99,7 +98,7 @@ async def _run_stack(settings: CitytwinSettings, scenario: str | None, speed: fl
     for directory in (paths.root, paths.logs, paths.run, paths.secrets):
         directory.mkdir(parents=True, exist_ok=True)
     secrets = load_secrets(settings, paths)
-    registry = effective_registry(settings, paths, scenario)
+    registry = platform_registry(settings, scenario)
     provision(registry, paths, {settings.mqtt.service_username: secrets.mqtt_service})
     # children (ingest, simulate) read the same registry
     os.environ["CITYTWIN_REGISTRY"] = str(paths.effective_registry.resolve())
@@ -126,12 +125,10 @@ async def _run_stack(settings: CitytwinSettings, scenario: str | None, speed: fl
         await supervisor.__aexit__(None, None, None)
 
 
-def effective_registry(
-    settings: CitytwinSettings, paths: StatePaths, scenario: str | None
-) -> Registry:
+def platform_registry(settings: CitytwinSettings, scenario: str | None) -> Registry:
     """The devices this platform knows: the scenario's, else the registry file's.
 
-    Written to ``var/registry.yaml`` so every child process reads the same one.
+    Provisioning writes it to ``var/registry.yaml``, which every child process reads.
     """
     if scenario is not None:
         from simulators.scenario import load_scenario
@@ -141,16 +138,6 @@ def effective_registry(
         spec = Registry.load(settings.registry).spec
     else:
         spec = RegistrySpec()
-    return write_effective_registry(paths, spec)
-
-
-def write_effective_registry(paths: StatePaths, spec: RegistrySpec) -> Registry:
-    """Make ``spec`` the registry that the running ingest and HTTP ingest read."""
-    paths.effective_registry.parent.mkdir(parents=True, exist_ok=True)
-    paths.effective_registry.write_text(
-        yaml.safe_dump(spec.model_dump(mode="json", exclude_none=True), allow_unicode=True),
-        encoding="utf-8",
-    )
     return Registry(spec)
 
 
@@ -224,9 +211,9 @@ def provision_command(
     secrets = load_secrets(settings, paths)
     try:
         registry = (
-            write_effective_registry(paths, Registry.load(registry_file).spec)
+            Registry.load(registry_file)
             if registry_file is not None
-            else effective_registry(settings, paths, scenario)
+            else platform_registry(settings, scenario)
         )
     except (YamlModelError, ScenarioError) as exc:
         for line in exc.problems:

@@ -2,77 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import os
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from tests.services import free_port, process_alive
-
-STARTUP_LIMIT = 30.0  # the promise to a user, not a performance figure
-
-
-@pytest.fixture
-def stack_env(tmp_path: Path) -> dict[str, str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("CITYTWIN_")}
-    return {
-        **clean,
-        "CITYTWIN_STATE_DIR": str(tmp_path / "var"),
-        "CITYTWIN_MQTT__PORT": str(free_port()),
-        "CITYTWIN_INFLUX__URL": f"http://127.0.0.1:{free_port()}",
-        "CITYTWIN_HTTP__PORT": str(free_port()),
-        "CITYTWIN_INGEST__METRICS_PORT": str(free_port()),
-        "CITYTWIN_LANGUAGE": "en",
-    }
-
-
-def citytwin(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "citytwin", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
-
-
-@pytest.fixture
-def running_stack(stack_env: dict[str, str], tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
-    log = (tmp_path / "up.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "citytwin", "up"],
-        env=stack_env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    yield process
-    if process.poll() is None:
-        process.kill()
-        process.wait(10)
-    log.close()
-
-
-def wait_healthy(
-    env: dict[str, str], process: subprocess.Popen[str], log: Path
-) -> dict[str, object]:
-    deadline = time.monotonic() + STARTUP_LIMIT
-    report: dict[str, object] = {}
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"citytwin up exited early:\n{log.read_text()}"
-        result = citytwin("status", "--json", env=env)
-        report = json.loads(result.stdout)
-        if result.returncode == 0 and report["healthy"]:
-            return report
-        time.sleep(0.5)
-    pytest.fail(f"not healthy within {STARTUP_LIMIT} s: {report}\n{log.read_text()}")
+from tests.citytwin.running import STARTUP_LIMIT, citytwin, wait_healthy
+from tests.services import process_alive
 
 
 def test_up_is_healthy_within_30s_and_ctrl_c_leaves_no_child(
