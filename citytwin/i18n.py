@@ -87,6 +87,50 @@ MESSAGES: dict[str, dict[Language, str]] = {
     "officer_absent": {"vi": "vắng mặt", "en": "absent"},
     "room_reading": {"vi": "{people} người", "en": "{people} people"},
     "kiosk_reading": {"vi": "{queue} số đang chờ", "en": "{queue} tickets waiting"},
+    # simulator CLI
+    "sim_provisioned": {
+        "vi": "Đã cấp quyền {devices} thiết bị của kịch bản {scenario} ({added} mới); sự thật "
+        "nền: {truth}",
+        "en": "Provisioned {devices} devices of scenario {scenario} ({added} new); ground "
+        "truth: {truth}",
+    },
+    "sim_progress": {
+        "vi": "\r{sim} ×{speed:g}{live} | {rate:.0f} tin/s | {online}/{devices} thiết bị trực "
+        "tuyến | {incidents} sự cố | đệm {buffered} | {streams} luồng video ",
+        "en": "\r{sim} ×{speed:g}{live} | {rate:.0f} msg/s | {online}/{devices} devices "
+        "online | {incidents} incidents | buffered {buffered} | {streams} video streams "
+        "",
+    },
+    "sim_live": {
+        "vi": " (thời gian thực)",
+        "en": " (live)",
+    },
+    "sim_summary": {
+        "vi": "Kết thúc {scenario}: {start} → {end} trong {wall:.0f} s; {messages} tin nhắn, "
+        "{incidents} sự cố, {reconnects} lần kết nối lại, {dropped} tin bị bỏ.",
+        "en": "Finished {scenario}: {start} → {end} in {wall:.0f} s; {messages} messages, "
+        "{incidents} incidents, {reconnects} reconnects, {dropped} dropped.",
+    },
+    "sim_truth": {
+        "vi": "Sự thật nền ({lines} dòng): {path}",
+        "en": "Ground truth ({lines} lines): {path}",
+    },
+    "sim_stream": {
+        "vi": "Luồng camera: {thing} {url}",
+        "en": "Camera stream: {thing} {url}",
+    },
+    "sim_bad_scenario": {
+        "vi": "Kịch bản không hợp lệ:",
+        "en": "Invalid scenario:",
+    },
+    "sim_failed": {
+        "vi": "Mô phỏng thất bại: {error}",
+        "en": "Simulation failed: {error}",
+    },
+    "sim_bad_duration": {
+        "vi": "thời lượng '{value}' không hợp lệ; ví dụ 10m, 90s, 2h",
+        "en": "duration '{value}' is not valid; e.g. 10m, 90s, 2h",
+    },
     "credentials_at": {
         "vi": "Mật khẩu thiết bị (chỉ chủ sở hữu đọc được): {path}",
         "en": "Device passwords (owner-readable only): {path}",

@@ -20,10 +20,12 @@ from typing import Annotated
 
 import typer
 
-from citytwin.credentials import stored_secret
+from citytwin.i18n import Language
+from citytwin.i18n import text as message
 from citytwin.paths import StatePaths
 from citytwin.provisioning import load_device_credentials, provision
 from citytwin.settings import CitytwinSettings
+from citytwin.stack import load_secrets
 from simulators.errors import ScenarioError, SimulatorError
 from simulators.runner import Progress, RunSummary, run_scenario
 from simulators.scenario import Scenario, load_scenario
@@ -31,37 +33,6 @@ from twins.registry import Registry
 
 DURATION = re.compile(r"^\s*(?P<value>\d+(?:\.\d+)?)\s*(?P<unit>h|m|s|)\s*$")
 UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "": 1.0}
-
-TEXT: dict[str, dict[str, str]] = {
-    "vi": {
-        "provisioned": "Đã cấp quyền {devices} thiết bị của kịch bản {scenario}"
-        " ({added} mới); sự thật nền: {truth}",
-        "progress": "\r{sim} ×{speed:g}{live} | {rate:.0f} tin/s | {online}/{devices} thiết bị"
-        " trực tuyến | {incidents} sự cố | đệm {buffered} | {streams} luồng video ",
-        "live": " (thời gian thực)",
-        "summary": "Kết thúc {scenario}: {start} → {end} trong {wall:.0f} s; {messages} tin nhắn,"
-        " {incidents} sự cố, {reconnects} lần kết nối lại, {dropped} tin bị bỏ.",
-        "truth": "Sự thật nền ({lines} dòng): {path}",
-        "stream": "Luồng camera: {thing} {url}",
-        "bad_scenario": "Kịch bản không hợp lệ:",
-        "failed": "Mô phỏng thất bại: {error}",
-        "bad_duration": "thời lượng '{value}' không hợp lệ; ví dụ 10m, 90s, 2h",
-    },
-    "en": {
-        "provisioned": "Provisioned {devices} devices of scenario {scenario}"
-        " ({added} new); ground truth: {truth}",
-        "progress": "\r{sim} ×{speed:g}{live} | {rate:.0f} msg/s | {online}/{devices} devices"
-        " online | {incidents} incidents | buffered {buffered} | {streams} video streams ",
-        "live": " (live)",
-        "summary": "Finished {scenario}: {start} → {end} in {wall:.0f} s; {messages} messages,"
-        " {incidents} incidents, {reconnects} reconnects, {dropped} dropped.",
-        "truth": "Ground truth ({lines} lines): {path}",
-        "stream": "Camera stream: {thing} {url}",
-        "bad_scenario": "Invalid scenario:",
-        "failed": "Simulation failed: {error}",
-        "bad_duration": "duration '{value}' is not valid; e.g. 10m, 90s, 2h",
-    },
-}
 
 
 def parse_duration(text: str) -> float:
@@ -96,17 +67,19 @@ def simulate(
 ) -> None:
     """Play a scenario of simulated field devices against the broker."""
     settings: CitytwinSettings = ctx.obj
-    text = TEXT[settings.language]
+    language = settings.language
     duration_s = None
     if duration is not None:
         try:
             duration_s = parse_duration(duration)
         except ValueError:
-            raise typer.BadParameter(text["bad_duration"].format(value=duration)) from None
+            raise typer.BadParameter(
+                message("sim_bad_duration", language, value=duration)
+            ) from None
     try:
         loaded = load_scenario(scenario)
     except ScenarioError as exc:
-        typer.echo(text["bad_scenario"], err=True)
+        typer.echo(message("sim_bad_scenario", language), err=True)
         for problem in exc.problems:
             typer.echo(f"  {problem}", err=True)
         raise typer.Exit(2) from None
@@ -117,7 +90,7 @@ def simulate(
     )
     credentials = _provision(settings, paths, loaded)
     typer.echo(
-        text["provisioned"].format(
+        message("sim_provisioned", language,
             devices=len(credentials.devices), scenario=loaded.name, added=credentials.added,
             truth=truth_path,
         ),
@@ -130,10 +103,10 @@ def simulate(
         )  # fmt: skip
     except (SimulatorError, OSError) as exc:
         typer.echo("", err=True)
-        typer.echo(text["failed"].format(error=exc), err=True)
+        typer.echo(message("sim_failed", language, error=exc), err=True)
         raise typer.Exit(1) from None
     typer.echo("", err=True)
-    _print_summary(summary, text)
+    _print_summary(summary, language)
 
 
 class _Provisioned:
@@ -143,9 +116,7 @@ class _Provisioned:
 
 
 def _provision(settings: CitytwinSettings, paths: StatePaths, scenario: Scenario) -> _Provisioned:
-    service_password = settings.mqtt.service_password.get_secret_value() or stored_secret(
-        paths.service_password
-    )
+    service_password = load_secrets(settings, paths).mqtt_service
     report = provision(
         Registry(scenario.registry_spec()),
         paths,
@@ -172,14 +143,16 @@ async def _run(
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    text = TEXT[settings.language]
+    language = settings.language
     effective_speed = speed if speed is not None else scenario.speed
 
     def show(progress: Progress) -> None:
-        line = text["progress"].format(
+        line = message(
+            "sim_progress",
+            language,
             sim=progress.sim_time.strftime("%Y-%m-%d %H:%M:%S"),
             speed=1 if progress.live else effective_speed,
-            live=text["live"] if progress.live else "",
+            live=message("sim_live", language) if progress.live else "",
             rate=progress.messages_per_s,
             online=progress.devices_online,
             devices=progress.devices,
@@ -209,9 +182,11 @@ async def _run(
             loop.remove_signal_handler(signum)
 
 
-def _print_summary(summary: RunSummary, text: dict[str, str]) -> None:
+def _print_summary(summary: RunSummary, language: Language) -> None:
     typer.echo(
-        text["summary"].format(
+        message(
+            "sim_summary",
+            language,
             scenario=summary.scenario,
             start=summary.sim_start.strftime("%Y-%m-%d %H:%M"),
             end=summary.sim_end.strftime("%Y-%m-%d %H:%M"),
@@ -223,8 +198,8 @@ def _print_summary(summary: RunSummary, text: dict[str, str]) -> None:
         )
     )
     for thing, url in sorted(summary.streams.items()):
-        typer.echo(text["stream"].format(thing=thing, url=url))
+        typer.echo(message("sim_stream", language, thing=thing, url=url))
     lines = sum(summary.truth_counts.values())
-    typer.echo(text["truth"].format(lines=lines, path=summary.ground_truth))
+    typer.echo(message("sim_truth", language, lines=lines, path=summary.ground_truth))
     for what, count in sorted(summary.truth_counts.items()):
         typer.echo(f"  {what}: {count}")
