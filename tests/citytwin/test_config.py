@@ -106,3 +106,13 @@ def test_busy_port_names_the_setting(broker: object) -> None:
         f"port {port} on 127.0.0.1 is already in use by another program;"
         " set mqtt.port (env CITYTWIN_MQTT__PORT) to a free port, or stop that program"
     ]
+
+
+def test_a_missing_program_names_the_package_and_the_way_out() -> None:
+    from citytwin.preflight import Program, missing_programs
+
+    assert missing_programs([Program("mosquitto", "mosquitto")]) == []
+    assert missing_programs([Program("no-such-broker", "no-such-package")]) == [
+        "no-such-broker is not installed: run `apt-get install -y no-such-package` as root"
+        " (Debian/Ubuntu), or deploy with docker compose (see compose/README.md)"
+    ]
