@@ -2,8 +2,10 @@
 
 IngestError
 ├── InfluxError              InfluxDB's v1 HTTP API refused or did not answer
-│   ├── InfluxUnavailableError   5xx, timeout or no connection (retried, then spooled)
-│   └── InfluxRejectedError      4xx: the request itself is wrong (not retried)
+│   ├── InfluxUnavailableError   5xx, timeout, no connection, 401/403/404 and other 4xx
+│   │                            an operator can fix (retried, then spooled)
+│   ├── InfluxRejectedError      400: the points themselves are wrong (not retried)
+│   └── InfluxTooLargeError      413: the body is too large (the batch is split)
 ├── SpoolError               the disk spool cannot be written or read
 └── MqttError                the broker refused the connection or a subscription
 
@@ -22,11 +24,23 @@ class InfluxError(IngestError):
 
 
 class InfluxUnavailableError(InfluxError):
-    """5xx, a timeout or no connection: worth retrying later."""
+    """5xx, a timeout, no connection, or 401/403/404: worth retrying later."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class InfluxRejectedError(InfluxError):
-    """A 4xx answer: retrying the same request cannot help."""
+    """A 400 answer (or a refused query): retrying the same request cannot help."""
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class InfluxTooLargeError(InfluxError):
+    """413: the write body is larger than the server takes; smaller ones may pass."""
 
     def __init__(self, message: str, *, status: int) -> None:
         super().__init__(message)

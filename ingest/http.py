@@ -10,27 +10,40 @@ device message. It answers 202 once the broker has the message (PUBACK).
 Errors are JSON ``{"error": code, "message": text, "where": location}``: 401 unknown or
 missing credentials, 403 namespace not allowed, 404 unknown device or channel, 413 body
 too large, 422 the envelope breaks the contract, 503 the broker cannot be reached.
+
+The body is read with a cap (``http_max_body_bytes``): a larger ``Content-Length`` is
+refused before reading, and a streamed body as soon as it passes the cap. Messages go out
+through one long-lived MQTT connection (`IngestPublisher`), opened at the first request,
+reopened after a failure and closed with the app (the router's lifespan closes the one it
+made; a publisher passed in belongs to the caller). A registry file that becomes invalid or
+disappears is logged and the last good registry stays in use.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+import contextlib
 import logging
 import secrets
 import time
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import aiomqtt
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from ingest.pipeline import check_ts_window
+from ingest.registry_file import RegistryFile
 from ingest.settings import HttpIngestSystem, IngestSettings
 from twins.errors import ContractError, InvalidThingIdError
+from twins.http_body import BodyTooLargeError, read_body
 from twins.payloads import parse_payload
-from twins.registry import Registry
 from twins.thing_id import ThingId
 from twins.topics import Channel, device_topic
 
@@ -39,20 +52,92 @@ logger = logging.getLogger(__name__)
 HTTP_CHANNELS = {"telemetry": Channel.TELEMETRY, "event": Channel.EVENT, "state": Channel.STATE}
 
 
-class _RegistryFile:
-    """The registry, reread when its file changes (provisioning adds devices)."""
+class IngestPublisher(contextlib.AbstractAsyncContextManager["IngestPublisher"]):
+    """One MQTT connection of the service account for HTTP ingest.
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._mtime = path.stat().st_mtime
-        self._registry = Registry.load(path)
+    Opened at the first ``publish``, reopened when a publish fails (that publish is tried
+    once more on the new connection), closed by ``close`` (or leaving ``async with``).
+    ``connections`` counts the connections opened.
+    """
 
-    def get(self) -> Registry:
-        mtime = self.path.stat().st_mtime
-        if mtime != self._mtime:
-            self._registry = Registry.load(self.path)
-            self._mtime = mtime
-        return self._registry
+    def __init__(
+        self, *, host: str, port: int, username: str, password: str, timeout: float = 10.0
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.timeout = timeout
+        self._username = username
+        self._password = password
+        self._client: aiomqtt.Client | None = None
+        self._stack = contextlib.AsyncExitStack()
+        self._lock = asyncio.Lock()
+        self.connections = 0
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def publish(self, topic: str, payload: bytes) -> None:
+        """Publish with QoS 1 and return once the broker has it (``aiomqtt.MqttError``
+        when it cannot be reached even on a new connection)."""
+        client = await self._connected()
+        try:
+            await client.publish(topic, payload, qos=1, timeout=self.timeout)
+            return
+        except aiomqtt.MqttError as exc:
+            logger.warning(
+                "HTTP ingest lost MQTT %s:%d (%s); reconnecting", self.host, self.port, exc
+            )
+            await self._drop(client)
+        client = await self._connected()
+        try:
+            await client.publish(topic, payload, qos=1, timeout=self.timeout)
+        except aiomqtt.MqttError:
+            await self._drop(client)
+            raise
+
+    async def close(self) -> None:
+        """Disconnect (a later ``publish`` connects again)."""
+        async with self._lock:
+            await self._close_client()
+
+    async def _connected(self) -> aiomqtt.Client:
+        async with self._lock:
+            if self._client is not None:
+                return self._client
+            client = aiomqtt.Client(
+                self.host,
+                self.port,
+                username=self._username,
+                password=self._password,
+                identifier=f"citytwin-http-{uuid.uuid4().hex[:12]}",
+                protocol=aiomqtt.ProtocolVersion.V5,
+                timeout=self.timeout,
+            )
+            try:
+                await self._stack.enter_async_context(client)
+            except aiomqtt.MqttError:
+                self._stack = contextlib.AsyncExitStack()
+                raise
+            self.connections += 1
+            logger.info("HTTP ingest connected to MQTT %s:%d", self.host, self.port)
+            self._client = client
+            return client
+
+    async def _drop(self, client: aiomqtt.Client) -> None:
+        async with self._lock:
+            if self._client is client:
+                await self._close_client()
+
+    async def _close_client(self) -> None:
+        stack, self._stack = self._stack, contextlib.AsyncExitStack()
+        self._client = None
+        with contextlib.suppress(aiomqtt.MqttError, OSError):
+            await stack.aclose()
 
 
 def _error(status: int, error: str, message: str, where: str, **headers: str) -> JSONResponse:
@@ -100,11 +185,34 @@ def create_ingest_router(
     mqtt_username: str,
     mqtt_password: str,
     publish_timeout: float = 10.0,
+    publisher: IngestPublisher | None = None,
 ) -> APIRouter:
-    """The router to mount in the citytwin HTTP app (no prefix needed: paths are absolute)."""
-    registry = _RegistryFile(registry_path)
+    """The router to mount in the citytwin HTTP app (no prefix needed: paths are absolute).
+
+    Without ``publisher`` the router makes one from the ``mqtt_*`` arguments and closes it
+    in its lifespan (FastAPI runs an included router's lifespan within the app's); with
+    one, its owner closes it.
+    """
+    registry = RegistryFile(registry_path)
     systems = settings.http_systems
-    router = APIRouter(tags=["ingest"])
+    owned = publisher is None
+    mqtt = publisher or IngestPublisher(
+        host=mqtt_host,
+        port=mqtt_port,
+        username=mqtt_username,
+        password=mqtt_password,
+        timeout=publish_timeout,
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            if owned:
+                await mqtt.close()
+
+    router = APIRouter(tags=["ingest"], lifespan=lifespan)
 
     @router.post("/ingest/{namespace}/{name}/{channel}", status_code=202)
     async def ingest_message(
@@ -141,14 +249,19 @@ def create_ingest_router(
             thing_id = ThingId.parse(f"{namespace}:{name}")
         except InvalidThingIdError as exc:
             return _error(404, "unknown_device", str(exc), where)
-        device = registry.get().get(thing_id)
+        registry.refresh()
+        device = registry.registry.get(thing_id)
         if device is None:
             return _error(404, "unknown_device", f"device {thing_id} is not registered", where)
-        body = await request.body()
         limit = settings.http_max_body_bytes
-        if len(body) > limit:
+        try:
+            body = await read_body(request, limit)
+        except BodyTooLargeError as exc:
             return _error(
-                413, "too_large", f"body is {len(body)} bytes; at most {limit} allowed", where
+                413,
+                "too_large",
+                f"body is {exc.size} bytes or more; at most {limit} bytes allowed",
+                where,
             )
         try:
             message = parse_payload(thing_id, device.kind, kind_channel, body)
@@ -156,29 +269,17 @@ def create_ingest_router(
             status = 413 if exc.reason == "too_large" else 422
             return _error(status, exc.reason, str(exc), where)
         if message.ts_ms is not None:
-            ahead = message.ts_ms / 1000 - time.time()
-            if ahead > settings.max_future_seconds or -ahead > settings.max_past_seconds:
-                reason = "ts_future" if ahead > 0 else "ts_past"
-                return _error(
-                    422,
-                    reason,
-                    f"ts {message.ts_ms} is {abs(ahead):.0f} s from the server clock (at most"
-                    f" {settings.max_future_seconds:.0f} s ahead and"
-                    f" {settings.max_past_seconds:.0f} s behind)",
-                    where,
-                )
+            refused = check_ts_window(
+                message.ts_ms,
+                int(time.time() * 1000),
+                settings.max_future_seconds,
+                settings.max_past_seconds,
+            )
+            if refused is not None:
+                return _error(422, refused[0], refused[1], where)
         topic = device_topic(thing_id, kind_channel)
         try:
-            async with aiomqtt.Client(
-                mqtt_host,
-                mqtt_port,
-                username=mqtt_username,
-                password=mqtt_password,
-                identifier=f"citytwin-http-{uuid.uuid4().hex[:12]}",
-                protocol=aiomqtt.ProtocolVersion.V5,
-                timeout=publish_timeout,
-            ) as client:
-                await client.publish(topic, body, qos=1, timeout=publish_timeout)
+            await mqtt.publish(topic, body)
         except aiomqtt.MqttError as exc:
             logger.error("HTTP ingest from %s for %s not published: %s", key, thing_id, exc)
             return _error(

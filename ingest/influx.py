@@ -18,12 +18,19 @@ from typing import Any
 
 import httpx
 
-from ingest.errors import InfluxRejectedError, InfluxUnavailableError
+from ingest.errors import InfluxRejectedError, InfluxTooLargeError, InfluxUnavailableError
 
 logger = logging.getLogger(__name__)
 
 RAW_POLICY = "raw"
 ROLLUP_POLICY = "rollup_1m"
+
+
+_WRITE_CAUSES = {
+    401: " (credentials refused: check the InfluxDB user/token)",
+    403: " (not allowed: the InfluxDB user may not write to this database)",
+    404: " (the database does not exist)",
+}
 
 
 def _quote(identifier: str) -> str:
@@ -71,6 +78,12 @@ class InfluxV1Client(AbstractAsyncContextManager["InfluxV1Client"]):
             return body
         return gzip.compress(body, compresslevel=self.gzip_level)
 
+    def decompress(self, body: bytes) -> bytes:
+        """The line protocol of a body made by `compress` (CPU work: call off the loop)."""
+        if self.gzip_level == 0:
+            return body
+        return gzip.decompress(body)
+
     async def ping(self) -> bool:
         """True when InfluxDB answers /ping."""
         try:
@@ -82,8 +95,11 @@ class InfluxV1Client(AbstractAsyncContextManager["InfluxV1Client"]):
     async def write(self, body: bytes, *, policy: str | None = RAW_POLICY) -> None:
         """POST a body from `compress` to /write (precision ns).
 
-        Raises ``InfluxUnavailableError`` on 5xx/timeouts/no connection and
-        ``InfluxRejectedError`` on 4xx (a partial write names the refused points).
+        Raises ``InfluxRejectedError`` only on 400 (points that do not parse or conflict
+        with a field's type; a partial write names them), ``InfluxTooLargeError`` on 413,
+        and ``InfluxUnavailableError`` on anything else: 5xx, timeouts, no connection, and
+        401/403 (credentials), 404 (no such database) and other 4xx, which an operator can
+        fix while the points wait in the spool.
         """
         params = {"db": self.database, "precision": "ns"}
         if policy:
@@ -100,16 +116,25 @@ class InfluxV1Client(AbstractAsyncContextManager["InfluxV1Client"]):
             ) from exc
         if response.status_code == 204:
             return
+        status = response.status_code
         text = response.text[:500]
-        if response.status_code >= 500:
-            raise InfluxUnavailableError(
-                f"InfluxDB at {self.url} answered {response.status_code} to a write to"
-                f" {self.database!r}: {text}"
+        if status == 400:
+            raise InfluxRejectedError(
+                f"InfluxDB at {self.url} refused points written to {self.database!r} with"
+                f" 400: {text}",
+                status=status,
             )
-        raise InfluxRejectedError(
-            f"InfluxDB at {self.url} refused a write to {self.database!r} with"
-            f" {response.status_code}: {text}",
-            status=response.status_code,
+        if status == 413:
+            raise InfluxTooLargeError(
+                f"InfluxDB at {self.url} refused a write of {len(body)} bytes to"
+                f" {self.database!r} as too large (413): {text}",
+                status=status,
+            )
+        cause = _WRITE_CAUSES.get(status, "")
+        raise InfluxUnavailableError(
+            f"InfluxDB at {self.url} answered {status} to a write to {self.database!r}"
+            f"{cause}: {text}",
+            status=status,
         )
 
     async def query(self, influxql: str) -> dict[str, Any]:

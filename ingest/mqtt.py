@@ -149,8 +149,14 @@ class MqttSession(contextlib.AbstractAsyncContextManager["MqttSession"]):
         self._reading = False
         self._sock: socket.socket | None = None
         self._lost = asyncio.Event()
+        """Set when an accepted connection ends (never by a refused or failed attempt)."""
+        self._connack = asyncio.Event()
+        """Set when the attempt in progress got its CONNACK or lost its socket."""
         self._closing = False
         self._refused: str | None = None
+        """Why the broker refused the current attempt's CONNACK (retried)."""
+        self._refused_subscriptions: str | None = None
+        """Why the broker refused the subscriptions (fatal: `wait_subscribed` raises)."""
         self._buffer = b""
         self._client = _Client(
             CallbackAPIVersion.VERSION2,
@@ -164,15 +170,17 @@ class MqttSession(contextlib.AbstractAsyncContextManager["MqttSession"]):
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
         self._client.on_subscribe = self._on_subscribe
+        self._stack = contextlib.AsyncExitStack()
         self._tasks: list[asyncio.Task[None]] = []
         self.received_total = 0
 
     # --- lifecycle -----------------------------------------------------------------------
 
     async def __aenter__(self) -> MqttSession:
+        group = await self._stack.enter_async_context(asyncio.TaskGroup())
         self._tasks = [
-            asyncio.create_task(self._maintain(), name=f"mqtt-connection-{self.client_id}"),
-            asyncio.create_task(self._keepalive(), name=f"mqtt-keepalive-{self.client_id}"),
+            group.create_task(self._maintain(), name=f"mqtt-connection-{self.client_id}"),
+            group.create_task(self._keepalive(), name=f"mqtt-keepalive-{self.client_id}"),
         ]
         return self
 
@@ -185,9 +193,7 @@ class MqttSession(contextlib.AbstractAsyncContextManager["MqttSession"]):
         self._closing = True
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._stack.aclose()  # the task group waits for both
         if self.connected.is_set():
             # flush pending acks and publishes, then say goodbye (the session stays)
             with contextlib.suppress(OSError):
@@ -201,11 +207,11 @@ class MqttSession(contextlib.AbstractAsyncContextManager["MqttSession"]):
         """Wait until the broker acknowledged the subscriptions (raises on refusal)."""
         async with asyncio.timeout(within):
             while not self.subscribed.is_set():
-                if self._refused:
-                    raise MqttError(self._refused)
+                if self._refused_subscriptions:
+                    raise MqttError(self._refused_subscriptions)
                 await asyncio.sleep(0.02)
-        if self._refused:
-            raise MqttError(self._refused)
+        if self._refused_subscriptions:
+            raise MqttError(self._refused_subscriptions)
 
     async def _maintain(self) -> None:
         delay = 0.1
@@ -213,7 +219,8 @@ class MqttSession(contextlib.AbstractAsyncContextManager["MqttSession"]):
             try:
                 await self._connect_once()
             except (OSError, MqttError) as exc:
-                logger.warning(
+                logger.log(
+                    logging.ERROR if self._refused else logging.WARNING,
                     "MQTT broker %s:%d not reachable as %s: %s; retrying in %.1f s",
                     self.host,
                     self.port,
@@ -226,7 +233,6 @@ class MqttSession(contextlib.AbstractAsyncContextManager["MqttSession"]):
                 continue
             delay = 0.1
             await self._lost.wait()
-            self._lost.clear()
             if not self._closing:
                 logger.warning(
                     "lost the MQTT connection to %s:%d; reconnecting", self.host, self.port
@@ -234,6 +240,11 @@ class MqttSession(contextlib.AbstractAsyncContextManager["MqttSession"]):
                 await asyncio.sleep(0.1)
 
     async def _connect_once(self) -> None:
+        # a fresh state for this attempt: no socket, no reader, no CONNACK, nothing lost
+        self._drop_socket()
+        self._lost.clear()
+        self._connack.clear()
+        self._refused = None
         client = self._client
         client.on_socket_register_write = None
         client.on_socket_unregister_write = None
@@ -262,7 +273,7 @@ class MqttSession(contextlib.AbstractAsyncContextManager["MqttSession"]):
             self._loop.add_writer(sock, self._write)
         try:
             async with asyncio.timeout(10):
-                await self.connected.wait()
+                await self._connack.wait()
         except TimeoutError:
             self._drop_socket()
             raise MqttError(f"no CONNACK from {self.host}:{self.port} within 10 s") from None
@@ -270,6 +281,9 @@ class MqttSession(contextlib.AbstractAsyncContextManager["MqttSession"]):
             refused = self._refused
             self._drop_socket()
             raise MqttError(refused)
+        if not self.connected.is_set():
+            self._drop_socket()
+            raise MqttError(f"{self.host}:{self.port} closed the connection before CONNACK")
 
     async def _keepalive(self) -> None:
         while True:
@@ -285,6 +299,7 @@ class MqttSession(contextlib.AbstractAsyncContextManager["MqttSession"]):
                 self._loop.remove_writer(sock)
         self._reading = False
         self._buffer = b""
+        self._connack.set()  # wakes an attempt waiting for its CONNACK
         if self.connected.is_set():
             self.connected.clear()
             self.subscribed.clear()
@@ -298,9 +313,10 @@ class MqttSession(contextlib.AbstractAsyncContextManager["MqttSession"]):
     ) -> None:
         if reason.is_failure:
             self._refused = f"broker {self.host}:{self.port} refused {self.client_id}: {reason}"
-            self.connected.set()
+            self._connack.set()
             return
         self._refused = None
+        self._refused_subscriptions = None
         self.generation += 1
         logger.info(
             "connected to MQTT %s:%d as %s (session present: %s)",
@@ -312,6 +328,7 @@ class MqttSession(contextlib.AbstractAsyncContextManager["MqttSession"]):
         options = SubscribeOptions(qos=1)
         self._client.subscribe([(topic, options) for topic in self.subscriptions])
         self.connected.set()
+        self._connack.set()
 
     def _on_subscribe(
         self, _c: paho.Client, _u: Any, _mid: int, reasons: list[ReasonCode], _p: Any
@@ -322,8 +339,10 @@ class MqttSession(contextlib.AbstractAsyncContextManager["MqttSession"]):
             if reason.is_failure
         ]
         if refused:
-            self._refused = f"broker {self.host}:{self.port} refused subscriptions: {refused}"
-            logger.error("%s", self._refused)
+            self._refused_subscriptions = (
+                f"broker {self.host}:{self.port} refused subscriptions: {refused}"
+            )
+            logger.error("%s", self._refused_subscriptions)
         self.subscribed.set()
 
     def _on_disconnect(

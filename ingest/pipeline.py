@@ -25,6 +25,7 @@ from ingest.mapping import (
     twin_patch,
 )
 from ingest.metrics import IngestMetrics
+from ingest.registry_file import RegistryFile
 from ingest.sequence import SequenceTracker, SeqVerdict
 from ingest.settings import IngestSettings
 from ingest.twin_updates import TwinUpdater
@@ -41,6 +42,28 @@ Publish = Callable[[str, bytes, int], bool]
 """Sends (topic, payload, qos) on MQTT without waiting; False when it could not."""
 
 QUALITY = "device_sequence"
+DEADLETTER_LOG_SECONDS = 60.0
+"""After the first dead letter of a (device, reason), at most one log line per this period."""
+_DEADLETTER_LOG_KEYS = 10_000
+"""Bound of the (device, reason) pairs remembered for logging."""
+
+
+def check_ts_window(
+    ts_ms: int, now_ms: int, max_future_seconds: float, max_past_seconds: float
+) -> tuple[str, str] | None:
+    """``(reason, message)`` when ``ts_ms`` is too far ahead of or behind ``now_ms``."""
+    ahead = (ts_ms - now_ms) / 1000
+    if ahead > max_future_seconds:
+        return DeadLetterReason.TS_FUTURE, (
+            f"ts {ts_ms} is {ahead:.0f} s ahead of the server clock"
+            f" (at most {max_future_seconds:.0f} s)"
+        )
+    if -ahead > max_past_seconds:
+        return DeadLetterReason.TS_PAST, (
+            f"ts {ts_ms} is {-ahead:.0f} s behind the server clock"
+            f" (at most {max_past_seconds:.0f} s)"
+        )
+    return None
 
 
 class DeadLetterReason:
@@ -88,6 +111,7 @@ class Pipeline:
         *,
         publish: Publish,
         twins: TwinUpdater | None,
+        registry_file: RegistryFile | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
@@ -95,6 +119,8 @@ class Pipeline:
         self._publish = publish
         self._twins = twins
         self._clock = clock
+        self._registry_file = registry_file
+        self._deadletter_logged: dict[tuple[str, str], list[float]] = {}
         self._routes: dict[str, _Route] = {}
         self._contexts: dict[ThingId, DeviceContext] = {}
         self.sequences = SequenceTracker()
@@ -117,6 +143,13 @@ class Pipeline:
             self.dead_letter(None, DeadLetterReason.TOPIC, str(exc), topic, payload, received_ms)
             return None
         context = self._contexts.get(parsed.thing_id)
+        if context is None and self._registry_file is not None:
+            # provisioning may have just added it: look at the file before refusing (one
+            # stat, on the dead-letter path only; the file is parsed only when it changed)
+            registry = self._registry_file.refresh()
+            if registry is not None:
+                self.use_registry(registry)
+                context = self._contexts.get(parsed.thing_id)
         if context is None:
             self.dead_letter(
                 parsed.thing_id,
@@ -166,24 +199,17 @@ class Pipeline:
         if ts_ms is None:
             ts_ms = received_ms
         else:
-            ahead = (ts_ms - received_ms) / 1000
-            if ahead > self.settings.max_future_seconds:
+            refused = check_ts_window(
+                ts_ms,
+                received_ms,
+                self.settings.max_future_seconds,
+                self.settings.max_past_seconds,
+            )
+            if refused is not None:
                 self.dead_letter(
                     context.device.thing_id,
-                    DeadLetterReason.TS_FUTURE,
-                    f"ts {ts_ms} of {context.thing} on {topic!r} is {ahead:.0f} s ahead of the"
-                    f" server clock (at most {self.settings.max_future_seconds:.0f} s)",
-                    topic,
-                    payload,
-                    received_ms,
-                )
-                return
-            if -ahead > self.settings.max_past_seconds:
-                self.dead_letter(
-                    context.device.thing_id,
-                    DeadLetterReason.TS_PAST,
-                    f"ts {ts_ms} of {context.thing} on {topic!r} is {-ahead:.0f} s behind the"
-                    f" server clock (at most {self.settings.max_past_seconds:.0f} s)",
+                    refused[0],
+                    f"{refused[1]}: {context.thing} on {topic!r}",
                     topic,
                     payload,
                     received_ms,
@@ -191,13 +217,15 @@ class Pipeline:
                 return
         thing = context.thing
         if message.seq is not None:
-            check = self.sequences.check(thing, message.seq)
+            check = self.sequences.check(thing, message.seq, message.ts_ms)
             if check.verdict is SeqVerdict.DUPLICATE:
                 self._quality(batch, thing, 0)
                 self.duplicates += 1
                 return
             if check.missing:
                 self._quality(batch, thing, 1, check.missing)
+        elif channel is Channel.STATUS and getattr(message.data, "state", None) == "online":
+            self.sequences.forget(thing)  # a birth: the device (re)started counting
         self.accepted += 1
         line = line_of(context, message, ts_ms)
         if line is not None:
@@ -293,7 +321,7 @@ class Pipeline:
         known = thing_id is not None and thing_id in self._contexts
         device = str(thing_id) if known else "_unknown"
         self.metrics.deadletters.labels(device, reason).inc()
-        logger.warning("dead letter (%s) from %s: %s", reason, thing_id or topic, detail)
+        self._log_dead_letter(str(thing_id) if thing_id is not None else "_unknown", reason, detail)
         try:
             text, encoding = payload.decode("utf-8"), "text"
         except UnicodeDecodeError:
@@ -310,6 +338,29 @@ class Pipeline:
         )
         if not self._publish(deadletter_topic(thing_id), body, 1):
             logger.warning("dead letter of %s not published: no broker connection", topic)
+
+    def _log_dead_letter(self, source: str, reason: str, detail: str) -> None:
+        """Log the first dead letter of (source, reason), then at most one line a period."""
+        now = time.monotonic()
+        key = (source, reason)
+        logged = self._deadletter_logged.get(key)
+        if logged is None:
+            if len(self._deadletter_logged) >= _DEADLETTER_LOG_KEYS:
+                self._deadletter_logged.clear()
+            self._deadletter_logged[key] = [now, 0.0]
+            logger.warning("dead letter (%s) from %s: %s", reason, source, detail)
+            return
+        logged[1] += 1
+        if now - logged[0] >= DEADLETTER_LOG_SECONDS:
+            logger.warning(
+                "dead letters (%s) from %s: %d more in the last %.0f s; latest: %s",
+                reason,
+                source,
+                int(logged[1]),
+                now - logged[0],
+                detail,
+            )
+            logged[0], logged[1] = now, 0.0
 
     def find_stale(self, factor: float, after: float | None = None) -> list[DeviceContext]:
         """Devices silent for ``factor`` report intervals (or ``after`` seconds), newly

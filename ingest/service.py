@@ -26,13 +26,12 @@ from ingest.influx import InfluxV1Client
 from ingest.metrics import IngestMetrics, serve_metrics
 from ingest.mqtt import MqttSession
 from ingest.pipeline import Batch, Pipeline
+from ingest.registry_file import RegistryFile
 from ingest.runtime import IngestRuntime
 from ingest.spool import DiskSpool
 from ingest.twin_updates import TwinUpdater
 from ingest.writer import DurableWriter
 from twins.client import DittoClient
-from twins.errors import TwinsError
-from twins.registry import Registry
 from twins.topics import ROOT, Channel
 
 logger = logging.getLogger(__name__)
@@ -70,8 +69,8 @@ class IngestService:
 
     async def run(self, stop: asyncio.Event) -> None:
         runtime, settings = self.runtime, self.settings
-        registry = Registry.load(runtime.registry_path)
-        registry_mtime = runtime.registry_path.stat().st_mtime
+        registry_file = RegistryFile(runtime.registry_path)
+        database_ready = asyncio.Event()
         async with contextlib.AsyncExitStack() as stack:
             self.metrics_port = stack.enter_context(
                 serve_metrics(self.metrics, settings.metrics_host, settings.metrics_port)
@@ -123,7 +122,12 @@ class IngestService:
                 )
             )
             pipeline = Pipeline(
-                registry, settings, self.metrics, publish=session.publish, twins=twins
+                registry_file.registry,
+                settings,
+                self.metrics,
+                publish=session.publish,
+                twins=twins,
+                registry_file=registry_file,
             )
             queue: asyncio.Queue[Batch] = asyncio.Queue(maxsize=settings.max_batches_in_flight)
 
@@ -134,6 +138,9 @@ class IngestService:
                 await queue.put(batch)
 
             async def consume() -> None:
+                # not before the database, its policies and its CQ exist: a backlog would
+                # otherwise meet a missing database (the broker keeps it meanwhile)
+                await database_ready.wait()
                 size = settings.batch_size
                 async for received in session.batches():
                     for message in received:
@@ -163,7 +170,6 @@ class IngestService:
                         self.metrics.queued_batches.set(queue.qsize())
 
             async def watch() -> None:
-                nonlocal registry_mtime
                 while True:
                     await asyncio.sleep(settings.stale_check_seconds)
                     self.metrics.mqtt_connected.set(1 if session.connected.is_set() else 0)
@@ -179,20 +185,13 @@ class IngestService:
                                 {"features": {"connectivity": {"properties": {"stale": True}}}},
                                 time.monotonic(),
                             )
-                    with contextlib.suppress(OSError):
-                        mtime = runtime.registry_path.stat().st_mtime
-                        if mtime != registry_mtime:
-                            registry_mtime = mtime
-                            try:
-                                pipeline.use_registry(Registry.load(runtime.registry_path))
-                                logger.info("registry %s reloaded", runtime.registry_path)
-                            except TwinsError as exc:
-                                logger.error(
-                                    "registry %s not reloaded: %s", runtime.registry_path, exc
-                                )
+                    registry = registry_file.refresh()
+                    if registry is not None:
+                        pipeline.use_registry(registry)
 
             async def prepare_database() -> None:
                 if not runtime.manage_database:
+                    database_ready.set()
                     return
                 while True:
                     try:
@@ -205,6 +204,7 @@ class IngestService:
                             runtime.raw_retention_days,
                             runtime.rollup_retention_days,
                         )
+                        database_ready.set()
                         return
                     except Exception as exc:  # any failure: InfluxDB not up yet; retry
                         logger.warning("cannot prepare InfluxDB yet (%s); retrying in 2 s", exc)

@@ -6,6 +6,9 @@ costs one request per window, not one per message, and the window widens by itse
 the twin service is slower than the devices. Ingest never writes ``desiredProperties``:
 those belong to operators. The pending set holds at most one patch per device, so it is
 bounded by the registry. A failed patch is folded back under newer ones and retried.
+One request per thing at a time: a patch that falls due while the thing's previous one is
+still in flight waits (folding newer patches in) until that request ends, so patches of
+one thing are applied in order.
 """
 
 from __future__ import annotations
@@ -47,6 +50,9 @@ class TwinUpdater:
         self._pending: dict[str, dict[str, Any]] = {}
         self._received: dict[str, float] = {}
         self._due: deque[tuple[float, str]] = deque()
+        self._in_flight: set[str] = set()
+        self._deferred: set[str] = set()
+        """Things whose pending patch fell due while a request for them was in flight."""
         self._wake = asyncio.Event()
         self.applied = 0
 
@@ -83,27 +89,42 @@ class TwinUpdater:
                 await asyncio.sleep(delay)
                 continue  # another worker may have taken it meanwhile
             self._due.popleft()
+            if thing in self._in_flight:
+                self._deferred.add(thing)  # stays pending; due again when the request ends
+                continue
             patch = self._pending.pop(thing, None)
             received = self._received.pop(thing, due)
             if patch is None:
                 continue
+            self._in_flight.add(thing)
             try:
-                await asyncio.to_thread(self._patcher, thing, patch)
-            except DittoNotFoundError:
-                self._metrics.twin_failures.labels("not_found").inc()
-                logger.warning("twin %s does not exist; its update was dropped", thing)
-            except DittoUnavailableError as exc:
-                self._metrics.twin_failures.labels("unavailable").inc()
-                logger.warning("twin service unavailable for %s: %s; retrying", thing, exc)
-                self._put_back(thing, patch, received)
-                await asyncio.sleep(self._retry_delay)
-            except DittoError as exc:
-                self._metrics.twin_failures.labels(exc.error).inc()
-                logger.error("twin service refused the update of %s: %s", thing, exc)
-            else:
-                self.applied += 1
-                self._metrics.twin_patches.inc()
-                self._metrics.twin_seconds.observe(time.monotonic() - received)
+                await self._apply(thing, patch, received)
+            finally:
+                self._in_flight.discard(thing)
+                if thing in self._deferred:
+                    self._deferred.discard(thing)
+                    if thing in self._pending:
+                        self._due.appendleft((time.monotonic(), thing))
+                        self._wake.set()
+
+    async def _apply(self, thing: str, patch: dict[str, Any], received: float) -> None:
+        try:
+            await asyncio.to_thread(self._patcher, thing, patch)
+        except DittoNotFoundError:
+            self._metrics.twin_failures.labels("not_found").inc()
+            logger.warning("twin %s does not exist; its update was dropped", thing)
+        except DittoUnavailableError as exc:
+            self._metrics.twin_failures.labels("unavailable").inc()
+            logger.warning("twin service unavailable for %s: %s; retrying", thing, exc)
+            self._put_back(thing, patch, received)
+            await asyncio.sleep(self._retry_delay)
+        except DittoError as exc:
+            self._metrics.twin_failures.labels(exc.error).inc()
+            logger.error("twin service refused the update of %s: %s", thing, exc)
+        else:
+            self.applied += 1
+            self._metrics.twin_patches.inc()
+            self._metrics.twin_seconds.observe(time.monotonic() - received)
 
     def _put_back(self, thing: str, patch: dict[str, Any], received: float) -> None:
         newer = self._pending.pop(thing, None)

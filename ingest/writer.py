@@ -12,7 +12,12 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from ingest.errors import InfluxRejectedError, InfluxUnavailableError, SpoolError
+from ingest.errors import (
+    InfluxRejectedError,
+    InfluxTooLargeError,
+    InfluxUnavailableError,
+    SpoolError,
+)
 from ingest.influx import InfluxV1Client
 from ingest.metrics import IngestMetrics
 from ingest.settings import IngestSettings
@@ -55,25 +60,25 @@ class DurableWriter:
         points = len(lines)
         if self.influx_up and self._spool.empty:
             try:
-                await self._write_with_retries(body)
+                await self._write_with_retries(body, points)
             except InfluxUnavailableError as exc:
-                logger.error("InfluxDB is down (%s); spooling to %s", exc, self._spool.directory)
+                logger.error(
+                    "InfluxDB cannot take writes to %r (%s); spooling to %s until it can",
+                    self._influx.database,
+                    exc,
+                    self._spool.directory,
+                )
                 self.influx_up = False
-            except InfluxRejectedError as exc:
-                self._metrics.points_rejected.inc(points)
-                logger.error("InfluxDB refused a batch of %d points: %s", points, exc)
-                return
             else:
-                self._metrics.points_written.inc(points)
                 return
         await self._append(body, points)
         self._wake.set()
 
-    async def _write_with_retries(self, body: bytes) -> None:
+    async def _write_with_retries(self, body: bytes, points: int) -> None:
         delay = self._settings.retry_backoff_seconds
         for attempt in range(self._settings.write_retries + 1):
             try:
-                await self._influx.write(body)
+                await self._write_splitting(body, points)
                 return
             except InfluxUnavailableError as exc:
                 if attempt == self._settings.write_retries:
@@ -84,6 +89,34 @@ class DurableWriter:
                 )
                 await asyncio.sleep(delay)
                 delay *= 2
+
+    async def _write_splitting(self, body: bytes, points: int) -> int:
+        """Write ``body``; on 413 write it in halves; return the points written. Points
+        InfluxDB refuses (400) are counted and logged; ``InfluxUnavailableError``
+        propagates (nothing is lost: a retry writes the same points again, and they
+        overwrite themselves)."""
+        try:
+            await self._influx.write(body)
+        except InfluxRejectedError as exc:
+            self._metrics.points_rejected.inc(points)
+            logger.error("InfluxDB refused a batch of %d points: %s", points, exc)
+            return 0
+        except InfluxTooLargeError as exc:
+            text = await asyncio.to_thread(self._influx.decompress, body)
+            lines = text.split(b"\n")
+            if len(lines) < 2:
+                self._metrics.points_rejected.inc(points)
+                logger.error("InfluxDB refused a single point as too large: %s", exc)
+                return 0
+            half = len(lines) // 2
+            logger.warning("%s; writing it as two batches of %d lines", exc, half)
+            written = 0
+            for part in (lines[:half], lines[half:]):
+                part_body = await asyncio.to_thread(self._influx.compress, b"\n".join(part))
+                written += await self._write_splitting(part_body, len(part))
+            return written
+        self._metrics.points_written.inc(points)
+        return points
 
     async def _append(self, body: bytes, points: int) -> None:
         while True:
@@ -99,15 +132,11 @@ class DurableWriter:
                 # cannot make the batch durable: retry the spool (and InfluxDB) until one works
                 logger.error("%s; retrying in 1 s", exc)
                 await asyncio.sleep(1.0)
-                if await self._influx.ping():
+                if self._spool.empty and await self._influx.ping():
                     try:
-                        await self._influx.write(body)
+                        await self._write_splitting(body, points)
                     except InfluxUnavailableError:
                         continue
-                    except InfluxRejectedError:
-                        self._metrics.points_rejected.inc(points)
-                        return
-                    self._metrics.points_written.inc(points)
                     return
                 continue
             self._metrics.points_spooled.inc(points)
@@ -121,27 +150,33 @@ class DurableWriter:
             await self._wake.wait()
             self._wake.clear()
             while True:
-                async with self._lock:
-                    record: SpoolRecord | None = await asyncio.to_thread(self._spool.peek)
+                try:
+                    async with self._lock:
+                        record: SpoolRecord | None = await asyncio.to_thread(self._spool.peek)
+                except SpoolError as exc:
+                    # corruption before the end: the data stays on disk for an operator;
+                    # new batches keep going to the spool until it is full (then the broker
+                    # holds the rest)
+                    logger.critical("replay stopped: %s; retrying in 60 s", exc)
+                    await asyncio.sleep(60.0)
+                    continue
                 if record is None:
                     break
                 try:
-                    await self._influx.write(record.body)
+                    written = await self._write_splitting(record.body, record.points)
                 except InfluxUnavailableError as exc:
-                    logger.warning(
-                        "replay: InfluxDB still down (%s); next try in %.1f s", exc, delay
+                    # 401/403/404 need an operator: say so loudly each time
+                    level = logging.ERROR if (exc.status or 500) < 500 else logging.WARNING
+                    logger.log(
+                        level,
+                        "replay: InfluxDB cannot take writes yet (%s); next try in %.1f s",
+                        exc,
+                        delay,
                     )
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, 5.0)
                     continue
-                except InfluxRejectedError as exc:
-                    self._metrics.points_rejected.inc(record.points)
-                    logger.error(
-                        "replay: InfluxDB refused %d spooled points: %s", record.points, exc
-                    )
-                else:
-                    self._metrics.points_replayed.inc(record.points)
-                    self._metrics.points_written.inc(record.points)
+                self._metrics.points_replayed.inc(written)
                 delay = self._settings.retry_backoff_seconds
                 async with self._lock:
                     await asyncio.to_thread(self._spool.pop, record)

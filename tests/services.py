@@ -176,11 +176,11 @@ def start_influx(root: Path) -> Influx:
         root / "influxd.log",
     )
     managed.start()
-    _wait_for_ping(f"http://127.0.0.1:{port}")
+    wait_for_ping(f"http://127.0.0.1:{port}")
     return Influx(f"http://127.0.0.1:{port}", port, managed)
 
 
-def _wait_for_ping(url: str, timeout: float = 20.0) -> None:
+def wait_for_ping(url: str, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with (

@@ -3,7 +3,13 @@
 TwinsError
 ├── InvalidThingIdError     a thing id that breaks Ditto's rules
 ├── ContractError           an MQTT topic or payload that breaks the device contract
-└── RegistryError           a site/device file that cannot be used
+├── RegistryError           a site/device file that cannot be used
+├── InvalidPointerError     a JSON pointer into a twin that is malformed
+├── BodyTooLargeError       an HTTP body over its limit (twins/http_body.py)
+└── DittoError              an error answer of the twin API, in Ditto's shape
+    ├── DittoBadRequestError, DittoUnauthorizedError, DittoForbiddenError
+    ├── DittoNotFoundError, DittoConflictError, DittoPreconditionFailedError
+    └── DittoTooLargeError, DittoUnavailableError
 """
 
 from __future__ import annotations

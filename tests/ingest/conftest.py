@@ -76,7 +76,14 @@ def make_ingest(
 ) -> Iterator[Callable[..., IngestProcess]]:
     started: list[IngestProcess] = []
 
-    def make(site: Site, *, twins: bool = True, **settings: Any) -> IngestProcess:
+    def make(
+        site: Site,
+        *,
+        twins: bool = True,
+        wait_ready: bool = True,
+        runtime_overrides: dict[str, Any] | None = None,
+        **settings: Any,
+    ) -> IngestProcess:
         runtime = {
             "mqtt_host": broker.host,
             "mqtt_port": broker.port,
@@ -97,8 +104,9 @@ def make_ingest(
                 **settings,
             },
         }
+        runtime.update(runtime_overrides or {})
         process = IngestProcess(runtime, tmp_path)
-        process.start()
+        process.start(wait_ready=wait_ready)
         started.append(process)
         return process
 

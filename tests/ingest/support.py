@@ -168,7 +168,7 @@ class IngestProcess:
     def log(self) -> Path:
         return self.directory / "ingest.log"
 
-    def start(self) -> None:
+    def start(self, *, wait_ready: bool = True) -> None:
         self.runtime["settings"]["metrics_port"] = self.metrics_port
         path = self.directory / "runtime.json"
         path.write_text(json.dumps(self.runtime), encoding="utf-8")
@@ -181,7 +181,8 @@ class IngestProcess:
                 env=env,
                 start_new_session=True,
             )
-        wait_until(lambda: self.metric("citytwin_ingest_ready") == 1.0, "ingest to be ready")
+        if wait_ready:
+            wait_until(lambda: self.metric("citytwin_ingest_ready") == 1.0, "ingest to be ready")
 
     def metrics_text(self) -> str:
         assert self.process is not None

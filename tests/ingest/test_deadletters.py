@@ -76,3 +76,31 @@ def test_bad_messages_go_to_the_dead_letter_topic_with_a_reason(
     device.close()
     ghost.close()
     watcher.close()
+
+
+def test_a_flood_of_dead_letters_is_logged_once_but_counted_and_published_in_full(
+    broker: Broker,
+    make_site: Callable[..., Site],
+    make_ingest: Callable[..., IngestProcess],
+) -> None:
+    site = make_site([("pm-01", "sensor")], twins=False)
+    thing = f"{site.namespace}:pm-01"
+    watcher = Watcher(broker, f"citytwin/$platform/deadletter/{site.namespace}/#")
+    ingest = make_ingest(site, twins=False)
+    device = Device(broker, thing)
+    infos = [device.publish("telemetry", b"{not json %d" % i) for i in range(50)]
+    for info in infos:
+        info.wait_for_publish(10)
+    wait_until(lambda: len(watcher.messages) >= 50, "50 dead letters")
+    wait_until(
+        lambda: (
+            ingest.metric("citytwin_ingest_deadletters_total", device=thing, reason="not_json")
+            == 50
+        ),
+        "50 counted",
+    )
+    logged = [line for line in ingest.tail().splitlines() if "dead letter" in line]
+    assert len(logged) == 1, logged
+    assert thing in logged[0]
+    device.close()
+    watcher.close()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import httpx
@@ -13,7 +16,7 @@ import uvicorn
 from fastapi import FastAPI
 from pydantic import SecretStr
 
-from ingest.http import create_ingest_router
+from ingest.http import IngestPublisher, create_ingest_router
 from ingest.settings import HttpIngestSystem, IngestSettings
 from tests.ingest.conftest import Site
 from tests.ingest.support import IngestProcess, influx_rows, wait_until
@@ -28,7 +31,20 @@ class _ThreadServer(uvicorn.Server):
 
 
 @pytest.fixture
-def http_ingest(broker: Broker, make_site: Callable[..., Site]) -> Iterator[tuple[str, Site]]:
+def publisher(broker: Broker) -> IngestPublisher:
+    """The HTTP ingest's MQTT publisher, closed by the app's lifespan (as citytwin's is)."""
+    return IngestPublisher(
+        host=broker.host,
+        port=broker.port,
+        username=broker.service_user,
+        password=broker.service_password,
+    )
+
+
+@pytest.fixture
+def http_ingest(
+    broker: Broker, make_site: Callable[..., Site], publisher: IngestPublisher
+) -> Iterator[tuple[str, Site]]:
     site = make_site([("queue-1", "counter"), ("kiosk-1", "kiosk")], twins=False)
     settings = IngestSettings(
         http_systems={
@@ -38,7 +54,13 @@ def http_ingest(broker: Broker, make_site: Callable[..., Site]) -> Iterator[tupl
             "calendar": HttpIngestSystem(api_key=SecretStr("cal-key"), namespaces=["other.site"]),
         }
     )
-    app = FastAPI()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        async with publisher:
+            yield
+
+    app = FastAPI(lifespan=lifespan)
     app.include_router(
         create_ingest_router(
             settings=settings,
@@ -47,6 +69,7 @@ def http_ingest(broker: Broker, make_site: Callable[..., Site]) -> Iterator[tupl
             mqtt_port=broker.port,
             mqtt_username=broker.service_user,
             mqtt_password=broker.service_password,
+            publisher=publisher,
         )
     )
     port = free_port()
@@ -140,3 +163,83 @@ def test_refusals_say_what_and_where(
     assert answer["error"] == error
     assert answer["where"] == f"/ingest/{site.namespace}/{path}"
     assert answer["message"]
+
+
+def test_one_mqtt_connection_serves_every_request_and_survives_a_broker_restart(
+    broker: Broker, http_ingest: tuple[str, Site], publisher: IngestPublisher
+) -> None:
+    url, site = http_ingest
+
+    def post(seq: int) -> httpx.Response:
+        return httpx.post(
+            f"{url}/ingest/{site.namespace}/kiosk-1/telemetry",
+            json={"seq": seq, "data": {"queue_length": seq}},
+            auth=("queue-system", "queue-pass"),
+            timeout=30,
+        )
+
+    for seq in (1, 2, 3):
+        assert post(seq).status_code == 202
+    assert publisher.connections == 1
+    broker.managed.restart()
+    response = post(4)
+    assert response.status_code == 202, response.text
+    assert post(5).status_code == 202
+    assert publisher.connections == 2
+
+
+def _raw_post(url: str, path: str, headers: list[str], body: bytes) -> bytes:
+    """Send a request by hand (the body may be cut short) and read the answer."""
+    host, port = url.removeprefix("http://").split(":")
+    credentials = base64.b64encode(b"queue-system:queue-pass").decode()
+    head = [f"POST {path} HTTP/1.1", f"Host: {host}", f"Authorization: Basic {credentials}"]
+    request = "\r\n".join([*head, *headers, "", ""]).encode() + body
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(request)
+        answer = b""
+        while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+            chunk = sock.recv(65536)  # a server still reading the body never answers
+            if not chunk:
+                break
+            answer += chunk
+    return answer
+
+
+@pytest.mark.parametrize(
+    ("headers", "body"),
+    [
+        (["Content-Length: 1000000000"], b"{" + b" " * 4096),
+        (["Transfer-Encoding: chunked"], b"".join([b"1000\r\n" + b" " * 4096 + b"\r\n"] * 6)),
+    ],
+    ids=["declared", "streamed"],
+)
+def test_an_oversized_body_is_refused_without_reading_it_all(
+    http_ingest: tuple[str, Site], headers: list[str], body: bytes
+) -> None:
+    url, site = http_ingest
+    path = f"/ingest/{site.namespace}/kiosk-1/telemetry"
+    answer = _raw_post(url, path, ["Content-Type: application/json", *headers], body)
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert b" 413 " in status_line, answer[:300]
+    assert b'"too_large"' in rest
+    assert b"16384" in rest
+
+
+def test_a_broken_registry_file_keeps_answering_from_the_last_good_one(
+    http_ingest: tuple[str, Site],
+) -> None:
+    url, site = http_ingest
+    site.registry_path.write_text(site.registry_path.read_text() + "  - {name: [broken\n")
+    response = httpx.post(
+        f"{url}/ingest/{site.namespace}/kiosk-1/telemetry",
+        json={"seq": 1, "data": {"queue_length": 1}},
+        auth=("queue-system", "queue-pass"),
+    )
+    assert response.status_code == 202, response.text
+    site.registry_path.unlink()
+    response = httpx.post(
+        f"{url}/ingest/{site.namespace}/kiosk-1/telemetry",
+        json={"seq": 2, "data": {"queue_length": 2}},
+        auth=("queue-system", "queue-pass"),
+    )
+    assert response.status_code == 202, response.text

@@ -8,7 +8,15 @@ from collections.abc import Callable
 import pytest
 
 from tests.ingest.conftest import Site, TwinService
-from tests.ingest.support import Device, IngestProcess, Watcher, influx_rows, wait_until
+from tests.ingest.support import (
+    Device,
+    IngestProcess,
+    Watcher,
+    count_points,
+    influx_rows,
+    wait_until,
+    write_registry,
+)
 from tests.services import Broker, Influx
 
 pytestmark = pytest.mark.timeout(120)
@@ -188,4 +196,122 @@ def test_silent_device_is_marked_stale_in_twin_and_series(
             lambda: client.get(thing, "features/connectivity/properties").get("stale") is False,
             "the twin to be fresh again",
         )
+    device.close()
+
+
+def test_a_rebooted_device_restarting_its_seq_loses_nothing(
+    broker: Broker,
+    influx: Influx,
+    make_site: Callable[..., Site],
+    make_ingest: Callable[..., IngestProcess],
+) -> None:
+    site = make_site([("pm-01", "sensor")], twins=False)
+    make_ingest(site, twins=False)
+    device = Device(broker, f"{site.namespace}:pm-01")
+    start = int(time.time() * 1000) - 60_000
+    infos = [
+        device.send("telemetry", {"noise_dba": 40.0}, seq=seq, ts=start + seq)
+        for seq in range(1, 301)
+    ]
+    for info in infos:
+        info.wait_for_publish(10)
+    # reboot: a new birth, then the counter starts again at 1 (later ts)
+    device.publish("status", b'{"data": {"state": "online"}}').wait_for_publish(10)
+    rebooted = start + 10_000
+    for seq in (1, 2, 3):
+        device.send("telemetry", {"noise_dba": 50.0}, seq=seq, ts=rebooted + seq).wait_for_publish(
+            10
+        )
+    wait_until(lambda: count_points(influx, site.database, "sensor_telemetry") >= 303, "303 points")
+    rows = influx_rows(
+        influx, site.database, 'SELECT seq FROM "sensor_telemetry" WHERE noise_dba = 50.0'
+    )
+    assert [row["seq"] for row in rows] == [1, 2, 3]
+    device.close()
+
+
+def test_a_restart_without_a_birth_is_recognised_by_its_newer_ts(
+    broker: Broker,
+    influx: Influx,
+    make_site: Callable[..., Site],
+    make_ingest: Callable[..., IngestProcess],
+) -> None:
+    site = make_site([("pm-01", "sensor")], twins=False)
+    make_ingest(site, twins=False)
+    device = Device(broker, f"{site.namespace}:pm-01")
+    start = int(time.time() * 1000) - 60_000
+    for seq in range(1, 51):
+        device.send("telemetry", {"noise_dba": 40.0}, seq=seq, ts=start + seq)
+    # the same seq again with the same ts is a redelivery; with a newer ts, a restart
+    device.send("telemetry", {"noise_dba": 40.0}, seq=50, ts=start + 50)
+    for seq in (1, 2):
+        device.send("telemetry", {"noise_dba": 50.0}, seq=seq, ts=start + 10_000 + seq)
+    device.send("telemetry", {"noise_dba": 50.0}, seq=3, ts=start + 10_003).wait_for_publish(10)
+    wait_until(lambda: count_points(influx, site.database, "sensor_telemetry") >= 53, "53 points")
+    rows = influx_rows(
+        influx, site.database, 'SELECT seq FROM "sensor_telemetry" WHERE noise_dba = 50.0'
+    )
+    assert [row["seq"] for row in rows] == [1, 2, 3]
+    assert count_points(influx, site.database, "sensor_telemetry") == 53
+    device.close()
+
+
+def test_a_device_provisioned_while_ingest_runs_is_taken_at_once(
+    broker: Broker,
+    influx: Influx,
+    make_site: Callable[..., Site],
+    make_ingest: Callable[..., IngestProcess],
+) -> None:
+    site = make_site([("pm-01", "sensor")], twins=False)
+    # the periodic registry check runs only every 10 minutes here: the first message of
+    # the new device must make ingest look at the file before refusing it
+    ingest = make_ingest(site, twins=False, stale_check_seconds=600)
+    registry = write_registry(
+        site.registry_path, site.namespace, [("pm-01", "sensor"), ("pm-02", "sensor")]
+    )
+    broker.provision(registry)
+    device = Device(broker, f"{site.namespace}:pm-02")
+    device.send("telemetry", {"noise_dba": 42.0}).wait_for_publish(10)
+    rows = wait_until(
+        lambda: influx_rows(influx, site.database, 'SELECT noise_dba FROM "sensor_telemetry"'),
+        "the new device's point",
+    )
+    assert [row["noise_dba"] for row in rows] == [42.0]
+    assert f"dead letter (unknown_device) from {site.namespace}:pm-02" not in ingest.tail()
+    device.close()
+
+
+def test_a_broken_or_missing_registry_file_keeps_the_last_good_one(
+    broker: Broker,
+    influx: Influx,
+    make_site: Callable[..., Site],
+    make_ingest: Callable[..., IngestProcess],
+) -> None:
+    site = make_site([("pm-01", "sensor")], twins=False)
+    ingest = make_ingest(site, twins=False, stale_check_seconds=0.1)
+    device = Device(broker, f"{site.namespace}:pm-01")
+    good = site.registry_path.read_text()
+    site.registry_path.write_text(good + "  - {name: [broken\n")
+    wait_until(lambda: "not reloaded" in ingest.tail(), "the bad registry to be logged")
+    device.send("telemetry", {"noise_dba": 43.0}).wait_for_publish(10)
+    site.registry_path.unlink()
+    wait_until(lambda: "is missing" in ingest.tail(), "the missing registry to be logged")
+    device.send("telemetry", {"noise_dba": 44.0}).wait_for_publish(10)
+    rows = wait_until(
+        lambda: (
+            found
+            if len(
+                found := influx_rows(
+                    influx, site.database, 'SELECT noise_dba FROM "sensor_telemetry"'
+                )
+            )
+            >= 2
+            else None
+        ),
+        "both points",
+    )
+    assert [row["noise_dba"] for row in rows] == [43.0, 44.0]
+    assert "registry.yaml" in ingest.tail()
+    assert ingest.process is not None
+    assert ingest.process.poll() is None
     device.close()

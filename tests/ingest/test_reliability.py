@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 import pytest
 
@@ -18,28 +19,53 @@ DEVICES = 4
 PER_DEVICE = 600
 
 
+@dataclass
+class Progress:
+    """Where the publisher is: ``reached`` once seq ``fault_at`` is sent; it then keeps
+    publishing ``HOLD_AFTER`` more and waits for ``resume`` (the fault is over)."""
+
+    fault_at: int | None
+    reached: threading.Event = field(default_factory=threading.Event)
+    resume: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+HOLD_AFTER = 100
+"""Messages per device published while the fault happens, before waiting for its end."""
+
+
 @contextmanager
 def publishing(
-    broker: Broker, site: Site, seconds: float, per_device: int = PER_DEVICE
-) -> Iterator[threading.Event]:
+    broker: Broker,
+    site: Site,
+    seconds: float,
+    per_device: int = PER_DEVICE,
+    fault_at: int | None = None,
+) -> Iterator[Progress]:
     """Publish ``per_device`` numbered messages from each device over ``seconds``; the
-    context exits once every message has its PUBACK."""
+    context exits once every message has its PUBACK. With ``fault_at``, messages are
+    published before, during and after the fault whatever the machine's speed."""
     devices = [Device(broker, str(device.thing_id)) for device in site.registry]
-    done = threading.Event()
+    progress = Progress(fault_at)
 
     def run() -> None:
         start = int(time.time() * 1000)
         for seq in range(1, per_device + 1):
             for device in devices:
                 device.send("telemetry", {"water_level_cm": float(seq)}, seq=seq, ts=start + seq)
+            if seq == fault_at:
+                progress.reached.set()
+            if fault_at is not None and seq == fault_at + HOLD_AFTER:
+                progress.resume.wait(120)
             time.sleep(seconds / per_device)
-        done.set()
+        progress.done.set()
 
     thread = threading.Thread(target=run, name="publisher")
     thread.start()
     try:
-        yield done
+        yield progress
     finally:
+        progress.resume.set()
         thread.join(seconds + 60)
         wait_until(
             lambda: all(device.acked >= per_device for device in devices),
@@ -91,10 +117,11 @@ def test_mosquitto_restart_loses_nothing(
 ) -> None:
     site = sensors(make_site)
     ingest = make_ingest(site, twins=False)
-    with publishing(broker, site, seconds=6) as done:
-        time.sleep(2)
+    with publishing(broker, site, seconds=6, fault_at=200) as progress:
+        assert progress.reached.wait(60), "the publisher did not reach seq 200"
         broker.managed.restart()
-        assert not done.is_set(), "the broker restarted after publishing ended"
+        assert not progress.done.is_set()  # by construction: it waits for resume
+        progress.resume.set()
     assert_exactly_once(influx, site)
     assert ingest.process is not None
     assert ingest.process.poll() is None
@@ -135,10 +162,10 @@ def test_ingest_killed_and_restarted_loses_nothing(
 ) -> None:
     site = sensors(make_site)
     ingest = make_ingest(site, twins=False)
-    with publishing(broker, site, seconds=6) as done:
-        time.sleep(2)
+    with publishing(broker, site, seconds=6, fault_at=200) as progress:
+        assert progress.reached.wait(60), "the publisher did not reach seq 200"
         ingest.kill()
-        time.sleep(1)
         ingest.start()
-        assert not done.is_set(), "ingest restarted after publishing ended"
+        assert not progress.done.is_set()  # by construction: it waits for resume
+        progress.resume.set()
     assert_exactly_once(influx, site)

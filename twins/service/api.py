@@ -36,6 +36,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from twins.errors import DittoBadRequestError, DittoError, DittoTooLargeError
+from twins.http_body import BodyTooLargeError, read_body
 from twins.models import json_depth_exceeds
 from twins.pointer import Pointer
 from twins.service.auth import Authenticator, Caller
@@ -165,18 +166,10 @@ class TwinApi:
 
     async def raw_body(self, request: Request) -> bytes:
         """The body bytes, refusing more than the limit without reading it all."""
-        limit = self.settings.max_body_bytes
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > limit:
-            raise _too_large(int(declared), limit)
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise _too_large(size, limit)
-            chunks.append(chunk)
-        return b"".join(chunks)
+        try:
+            return await read_body(request, self.settings.max_body_bytes)
+        except BodyTooLargeError as exc:
+            raise _too_large(exc.size, exc.limit) from exc
 
     # -- things ---------------------------------------------------------------------------
 
