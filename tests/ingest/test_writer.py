@@ -13,8 +13,7 @@ from citytwin.influxd import write_influxd_config
 from citytwin.paths import StatePaths
 from tests.ingest.conftest import Site
 from tests.ingest.support import Device, IngestProcess, count_points, wait_until
-from tests.services import Broker, Influx, ManagedProcess, free_port, program
-from tests.services import _wait_for_ping as wait_for_ping
+from tests.services import Broker, Influx, ManagedProcess, free_port, program, wait_for_ping
 
 pytestmark = pytest.mark.timeout(180)
 
