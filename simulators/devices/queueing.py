@@ -46,6 +46,8 @@ from twins.payloads import (
 from twins.topics import Channel
 
 MINUTE = 60.0
+CALL_HORIZON = 5 * MINUTE
+"""No ticket is called this close to a scripted absence (a no-show takes 3 minutes)."""
 FAMILY = ["Nguyễn", "Trần", "Phạm", "Vũ", "Hoàng", "Đỗ", "Bùi", "Đặng", "Ngô", "Lê"]
 MIDDLE = ["Thị", "Văn", "Minh", "Thu", "Đức", "Ngọc", "Quang", "Thanh"]
 GIVEN = ["Hoa", "Hùng", "Lan", "Tuấn", "Hương", "Nam", "Mai", "Dũng", "Hà", "Linh", "Sơn"]
@@ -240,6 +242,13 @@ class Counter(SimDevice):
             due = self._due(plan, t, end)
             if due is not None:
                 t = await self._away(due, t, end, plan)
+                continue
+            leaving = [
+                a.start for a in plan if a.hard and not a.taken and t < a.start <= t + CALL_HORIZON
+            ]
+            if leaving:  # no new citizen called just before a scripted absence: it starts on
+                t = leaving[0]  # its minute whichever ticket the shared queue would hand over
+                await self.clock.sleep_until(t)
                 continue
             ticket = self.queue.take(self.services) if self.link.powered else None
             if ticket is None:
