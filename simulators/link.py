@@ -78,6 +78,7 @@ class DeviceLink:
         buffer_size: int = 2000,
         keepalive: int = 30,
         backoff: tuple[float, float] = (0.5, 30.0),
+        publish_timeout: float = PUBLISH_TIMEOUT_S,
     ) -> None:
         self.thing_id = thing_id
         self.kind = kind
@@ -94,6 +95,7 @@ class DeviceLink:
         self._buffer: deque[Outgoing] = deque(maxlen=buffer_size)
         self._keepalive = keepalive
         self._backoff = backoff
+        self._publish_timeout = publish_timeout
         self._wake = asyncio.Event()
         self._carrier = asyncio.Event()
         self._carrier.set()
@@ -171,9 +173,13 @@ class DeviceLink:
             try:
                 await self._session()
                 delay = self._backoff[0]
-            except aiomqtt.MqttError as exc:
+            except* aiomqtt.MqttError as failure:
+                # a refused connect arrives bare, an unacknowledged publish (broker stalled,
+                # socket gone) inside the session's task group: both mean "connect again"
                 self._stats.connect_failures += 1
-                logger.info("%s: connection lost or refused (%s)", self.thing_id, exc)
+                logger.info(
+                    "%s: connection lost or refused (%s)", self.thing_id, failure.exceptions[0]
+                )
             if self._closing and not self._buffer:
                 return
             if not self._carrier.is_set():
@@ -195,7 +201,7 @@ class DeviceLink:
             protocol=aiomqtt.ProtocolVersion.V5,
             will=will,
             keepalive=self._keepalive,
-            timeout=PUBLISH_TIMEOUT_S,
+            timeout=self._publish_timeout,
         )
         try:
             await self._connected(client)

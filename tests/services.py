@@ -6,6 +6,7 @@ killed by reliability tests.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import shutil
 import signal
@@ -14,7 +15,7 @@ import subprocess
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -227,3 +228,10 @@ def process_alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return "\nState:\tZ" not in status
+
+
+async def wait_until(condition: Callable[[], bool], within: float = 20.0) -> None:
+    """Poll ``condition`` until it holds: for state of other processes, with no event to await."""
+    async with asyncio.timeout(within):
+        while not condition():  # noqa: ASYNC110 - nothing to await but the condition itself
+            await asyncio.sleep(0.02)

@@ -6,7 +6,6 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from citytwin.paths import StatePaths
 from citytwin.probes import mqtt_ready
 from citytwin.provisioning import provision
 from citytwin.supervisor import ChildSpec, Supervisor, SupervisorError
-from tests.services import free_port, process_alive, program
+from tests.services import free_port, process_alive, program, wait_until
 from twins.registry import Registry, RegistrySpec
 
 pytestmark = pytest.mark.asyncio(loop_scope="function")
@@ -35,12 +34,6 @@ def mosquitto_spec(root: Path) -> ChildSpec:
         argv=[program("mosquitto"), "-c", str(conf)],
         health=partial(mqtt_ready, "127.0.0.1", port, "svc", password),
     )
-
-
-async def wait_until(condition: Callable[[], bool], within: float = 20.0) -> None:
-    async with asyncio.timeout(within):
-        while not condition():  # noqa: ASYNC110 - polls other processes, no event to wait on
-            await asyncio.sleep(0.05)
 
 
 async def test_killed_child_is_restarted_and_serves_again(tmp_path: Path) -> None:
