@@ -448,7 +448,7 @@ def _expand_site(template: SiteTemplate, n: int, codes: list[str]) -> SiteSpec:
     repeat = template.repeat is not None
     devices: list[dict[str, Any]] = []
     for i in range(1, template.kiosks + 1):
-        devices.append({"name": f"kiosk-{i:02d}", "kind": "kiosk", "label": f"Kiosk {i}"})
+        devices.append({"name": f"kiosk-{i:02d}", "kind": "kiosk", "label": f"Máy lấy số {i:02d}"})
     services = template.counter_services or codes
     for i in range(1, template.counters + 1):
         devices.append(
@@ -464,6 +464,12 @@ def _expand_site(template: SiteTemplate, n: int, codes: list[str]) -> SiteSpec:
         CameraScene.CORRIDOR: "corridor",
         CameraScene.GATE: "gate",
     }
+    # labels are what operators read on the console and the boards: Vietnamese
+    spoken = {
+        CameraScene.COUNTER_DESK: "quầy",
+        CameraScene.CORRIDOR: "hành lang",
+        CameraScene.GATE: "cổng",
+    }
     for scene, count in template.cameras.items():
         for i in range(1, count + 1):
             attributes: dict[str, str | int | float | bool] = {"scene": scene.value}
@@ -473,7 +479,7 @@ def _expand_site(template: SiteTemplate, n: int, codes: list[str]) -> SiteSpec:
                 {
                     "name": f"cam-{short[scene]}-{i:02d}",
                     "kind": "camera",
-                    "label": f"Camera {short[scene]} {i:02d}",
+                    "label": f"Camera {spoken[scene]} {i:02d}",
                     "attributes": attributes,
                 }
             )
