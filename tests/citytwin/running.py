@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,11 +25,9 @@ def citytwin(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str
     )
 
 
-def wait_healthy(
-    env: dict[str, str], process: subprocess.Popen[str], log: Path
-) -> dict[str, object]:
+def wait_healthy(env: dict[str, str], process: subprocess.Popen[str], log: Path) -> dict[str, Any]:
     deadline = time.monotonic() + STARTUP_LIMIT
-    report: dict[str, object] = {}
+    report: dict[str, Any] = {}
     while time.monotonic() < deadline:
         assert process.poll() is None, f"citytwin up exited early:\n{log.read_text()}"
         result = citytwin("status", "--json", env=env)

@@ -43,12 +43,15 @@ class Watcher:
         self.subscribed = threading.Event()
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
         self.client.username_pw_set(broker.service_user, broker.service_password)
-        self.client.on_message = lambda _c, _u, msg: self.messages.append((msg.topic, msg.payload))
+        self.client.on_message = self._on_message
         self.client.on_subscribe = lambda *_args: self.subscribed.set()
         self.client.connect(broker.host, broker.port)
         self.client.subscribe(f"{prefix}/#", qos=1)
         self.client.loop_start()
         assert self.subscribed.wait(PUBLISH_TIMEOUT)
+
+    def _on_message(self, _client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage) -> None:
+        self.messages.append((msg.topic, bytes(msg.payload)))
 
     def wait_for(self, count: int) -> list[tuple[str, bytes]]:
         deadline = time.monotonic() + PUBLISH_TIMEOUT

@@ -15,7 +15,7 @@ def test_up_is_healthy_within_30s_and_ctrl_c_leaves_no_child(
     running_stack: subprocess.Popen[str], stack_env: dict[str, str], tmp_path: Path
 ) -> None:
     report = wait_healthy(stack_env, running_stack, tmp_path / "up.log")
-    components = {c["name"]: c for c in report["components"]}  # type: ignore[index,union-attr]
+    components = {c["name"]: c for c in report["components"]}
     assert set(components) == {"mosquitto", "influxd", "serve", "twins", "ingest"}
     pids = [c["pid"] for c in components.values() if c["pid"]]
     assert len(pids) == 4  # twins is served by `serve`
@@ -41,7 +41,7 @@ def test_children_die_with_a_killed_supervisor(
 ) -> None:
     """Even SIGKILL of `citytwin up` leaves no orphan (the kernel SIGTERMs the children)."""
     report = wait_healthy(stack_env, running_stack, tmp_path / "up.log")
-    pids = [c["pid"] for c in report["components"] if c["pid"]]  # type: ignore[union-attr]
+    pids = [c["pid"] for c in report["components"] if c["pid"]]
     running_stack.kill()
     running_stack.wait(10)
     deadline = time.monotonic() + 20

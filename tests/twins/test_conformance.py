@@ -106,7 +106,7 @@ AUTH = "Basic " + base64.b64encode(f"citytwin:{SERVICE_PASSWORD}".encode()).deco
     suppress_health_check=list(HealthCheck),
     derandomize=True,
 )
-def test_conformance(case: schemathesis.Case, twin_server: TwinServer) -> None:
+def test_conformance(case: schemathesis.Case[Any], twin_server: TwinServer) -> None:
     case.call_and_validate(
         base_url=twin_server.url,
         headers={"Authorization": AUTH},

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -19,7 +20,7 @@ from twins.topics import Channel, device_topic, parse_topic
 SCHEMAS = Path(__file__).resolve().parents[2] / "docs" / "schemas"
 COUNTER = ThingId.parse("thaibinh.hcc:counter-07")
 
-GOOD = {
+GOOD: dict[tuple[DeviceKind, Channel], dict[str, Any]] = {
     (DeviceKind.COUNTER, Channel.TELEMETRY): {
         "ts": "2026-11-26T08:15:02.120+07:00",
         "seq": 4182,
