@@ -26,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 
+from twins.pointer import parse_pointer
 from twins.thing_id import is_ditto_thing_id
 
 DEFINITION_PATTERN = re.compile(
@@ -157,8 +158,17 @@ class ResourceGrant(BaseModel):
         return data
 
 
+def _check_resource(value: str) -> str:
+    # the path must be a pointer enforcement can walk: "thing:/x/" or "thing:/a//b" would
+    # be stored and then fail every request the policy governs
+    parse_pointer(value.partition(":")[2], where="resource")
+    return value
+
+
 ResourceKey = Annotated[
-    str, Field(pattern=RESOURCE_PATTERN.pattern, description="thing:/…, policy:/…, message:/…")
+    str,
+    Field(pattern=RESOURCE_PATTERN.pattern, description="thing:/…, policy:/…, message:/…"),
+    AfterValidator(_check_resource),
 ]
 
 

@@ -110,7 +110,11 @@ def test_grants_on_feature_paths(
         }
     )
     with twin_server.client("bob") as bob:
-        assert bob.get(thing_id) == {"features": {"queue": {"properties": {"waiting": 1}}}}
+        # as in Ditto, whoever sees part of a thing sees its id
+        assert bob.get(thing_id) == {
+            "thingId": thing_id,
+            "features": {"queue": {"properties": {"waiting": 1}}},
+        }
         bob.patch(thing_id, "features/queue/properties", {"waiting": 2})
         assert client.get(thing_id, "features/queue/properties/waiting") == 2
         with pytest.raises(DittoForbiddenError):
@@ -120,8 +124,14 @@ def test_grants_on_feature_paths(
         with pytest.raises(DittoNotFoundError):
             bob.get(thing_id, "features/queue/properties/secret")
         assert list(bob.search(namespaces=[namespace])) == [
-            {"features": {"queue": {"properties": {"waiting": 2}}}}
+            {"thingId": thing_id, "features": {"queue": {"properties": {"waiting": 2}}}}
         ]
+        # a hidden field cannot be probed by filtering or sorting on it
+        for hidden in ('eq(attributes/site,"x")', 'eq(features/queue/properties/secret,"s")'):
+            assert bob.count(hidden, namespaces=[namespace]) == 0
+            assert list(bob.search(hidden, namespaces=[namespace])) == []
+        assert bob.count("gt(features/queue/properties/waiting,1)", namespaces=[namespace]) == 1
+        assert list(bob.search(namespaces=[namespace], sort="+attributes/site")) == []
 
 
 def test_policy_lockout_is_refused(
@@ -158,3 +168,25 @@ def test_invalid_policy_says_where(
     assert response.status_code == 400
     assert response.json()["error"] == "policies:policy.invalid"
     assert "entries/x/resources/thing:/grant/0" in response.json()["message"]
+
+
+@pytest.mark.parametrize("resource", ["thing:/features/", "thing:/a//b"])
+def test_a_resource_path_enforcement_cannot_walk_is_refused(
+    twin_server: TwinServer, http: requests.Session, namespace: str, resource: str
+) -> None:
+    """Stored, it would break every request under the policy (and others' searches)."""
+    url = f"{twin_server.url}/api/2/policies/{namespace}:typo"
+    entry = {"subjects": {"nginx:bob": {"type": "x"}}, "resources": {}}
+    entry["resources"] = {resource: {"grant": ["READ"], "revoke": []}}
+    owner = {
+        "subjects": {"nginx:citytwin": {"type": "service"}},
+        "resources": {"thing:/": {"grant": ["READ", "WRITE"], "revoke": []}},
+    }
+    response = http.put(url, json={"entries": {"owner": owner, "typo": entry}})
+    assert response.status_code == 400
+    assert response.json()["error"] == "policies:policy.invalid"
+    assert "empty key" in response.json()["message"]
+    assert http.get(url).status_code == 404
+    with twin_server.session("bob") as bob:
+        searched = bob.get(f"{twin_server.url}/api/2/search/things/count")
+        assert searched.status_code == 200

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 import requests
 
@@ -10,6 +12,8 @@ from twins.client import DittoClient
 from twins.definitions import thing_for_device
 from twins.errors import DittoBadRequestError
 from twins.kinds import DeviceKind, Sector
+from twins.service.rql import SearchOptions
+from twins.service.things import _fingerprint
 
 
 @pytest.fixture
@@ -132,6 +136,8 @@ def test_post_search_and_count(
         ("like(attributes/a,5)", "quoted pattern"),
         ("eq(attributes//a,1)", "empty key"),
         ("and()", "expected an operator"),
+        ("eq(attributes/n,99999999999999999999999)", "outside the 64-bit integers"),
+        ("eq(thingId,-99999999999999999999)", "outside the 64-bit integers"),
     ],
 )
 def test_bad_rql_says_what_and_where(client: DittoClient, rql: str, where: str) -> None:
@@ -151,3 +157,14 @@ def test_search_uses_the_site_index(twin_server: TwinServer) -> None:
         )
     )
     assert any("things_ix_attributes_site" in step for step in plan)
+
+
+def test_a_forged_cursor_is_refused(twin_server: TwinServer, http: requests.Session) -> None:
+    """A cursor carries an offset; one no search gave out is a 400, never a 5xx."""
+    stamp = _fingerprint("", (), SearchOptions())
+    huge = base64.urlsafe_b64encode(f"{stamp}:{10**30}".encode()).decode().rstrip("=")
+    response = http.get(
+        f"{twin_server.url}/api/2/search/things", params={"option": f"cursor({huge})"}
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "thing-search:option.invalid"

@@ -15,6 +15,7 @@ caller READ on one feature only is visible with that feature only.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -156,6 +157,7 @@ class EnforcerCache:
     def __init__(self, size: int = _CACHE_SIZE) -> None:
         self._size = size
         self._items: OrderedDict[tuple[str, str, frozenset[str], str], Enforcer] = OrderedDict()
+        self._lock = threading.Lock()
 
     def get(
         self,
@@ -167,12 +169,14 @@ class EnforcerCache:
     ) -> Enforcer:
         """The enforcer for this caller under this revision of the policy."""
         key = (policy_id, version, subjects, resource_type)
-        enforcer = self._items.get(key)
-        if enforcer is None:
-            enforcer = Enforcer.build(policy, subjects, resource_type)
+        with self._lock:  # searches run in worker threads, point requests on the loop
+            enforcer = self._items.get(key)
+            if enforcer is not None:
+                self._items.move_to_end(key)
+                return enforcer
+        enforcer = Enforcer.build(policy, subjects, resource_type)
+        with self._lock:
             self._items[key] = enforcer
             if len(self._items) > self._size:
                 self._items.popitem(last=False)
-        else:
-            self._items.move_to_end(key)
         return enforcer

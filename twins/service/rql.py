@@ -42,6 +42,7 @@ COLUMNS = {
 }
 JSON_ROOTS = frozenset({"definition", "attributes", "features"})
 MAX_QUERY_LENGTH = 8192
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 MAX_DEPTH = 32
 _SIMPLE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
@@ -191,11 +192,15 @@ class _Parser:
         match = _NUMBER.match(self.text, self.position)
         if match is None:
             raise self.fail("expected a value: a quoted string, a number, true, false or null")
-        self.position = match.end()
         number = match.group()
         if any(c in number for c in ".eE"):
+            self.position = match.end()
             return float(number)
-        return int(number)
+        value = int(number)
+        if not INT64_MIN <= value <= INT64_MAX:
+            raise self.fail(f"{number} is outside the 64-bit integers that can be compared")
+        self.position = match.end()
+        return value
 
     def string(self, quote: str) -> str:
         self.position += 1
@@ -448,6 +453,15 @@ def _type_guard(path: Pointer, operand: Scalar, json_type: str | None) -> str:
 
 
 # -- Python ------------------------------------------------------------------------------
+
+
+def referenced_fields(node: Node | None) -> tuple[Pointer, ...]:
+    """Every field ``node`` tests, in order (a policy must let the caller read each one)."""
+    if node is None:
+        return ()
+    if isinstance(node, Logical):
+        return tuple(path for child in node.children for path in referenced_fields(child))
+    return (node.field,)
 
 
 def matches(node: Node, document: dict[str, Any]) -> bool:

@@ -54,7 +54,7 @@ from twins.service.errors import (
 )
 from twins.service.fields import select_fields
 from twins.service.policies import MISSING, READ, WRITE, Enforcer, EnforcerCache
-from twins.service.rql import Node, SearchOptions
+from twins.service.rql import Node, SearchOptions, referenced_fields
 from twins.service.sse import Change, ChangeHub
 from twins.service.store import SearchQuery, StoredPolicy, StoredThing, Transaction, TwinStore
 from twins.thing_id import is_ditto_thing_id
@@ -63,7 +63,10 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 200
+MAX_CURSOR_OFFSET = 2**62  # beyond any store; a larger one was forged and overflows SQLite
 META_FIELDS = ("_namespace", "_revision", "_created", "_modified")
+ALWAYS_VISIBLE = ("thingId", "_namespace")
+"""Shown to whoever may read any part of a thing: it was named or found by them anyway."""
 _NOBODY = Enforcer.build({}, frozenset(), "thing")
 
 
@@ -271,7 +274,7 @@ class TwinService:
     def visible(self, caller: Caller, thing: dict[str, Any], policy_id: str) -> Any:
         """The part of ``thing`` the caller may read (`MISSING` when none)."""
         enforcer = self.enforcer(caller, self.store.get_policy(policy_id))
-        return thing if enforcer is None else enforcer.readable(thing)
+        return thing if enforcer is None else _readable_thing(enforcer, thing)
 
     # -- things: read ---------------------------------------------------------------------
 
@@ -295,7 +298,7 @@ class TwinService:
                 return Reply(stored.doc.encode(), revision)
             document = stored.with_meta()
             if enforcer is not None:
-                document = enforcer.readable(document)
+                document = _readable_thing(enforcer, document)
             return Reply(orjson.dumps(_project(document, fields)), revision)
         document = stored.parsed()
         if enforcer is not None:
@@ -464,7 +467,7 @@ class TwinService:
         created = self._save(tx, body, None)
         document = created.with_meta()
         if enforcer is not None:
-            document = enforcer.readable(document)
+            document = _readable_thing(enforcer, document)
         reply = Reply(
             orjson.dumps(_project(document, None)),
             revision_tag(created.revision),
@@ -722,14 +725,26 @@ class TwinService:
 
     # -- search ---------------------------------------------------------------------------
 
-    def readable_policy_ids(self, caller: Caller) -> tuple[str, ...] | None:
-        """The policies under which the caller sees things (None: all, for citytwin)."""
+    def searchable_policy_ids(
+        self, caller: Caller, tested: tuple[Pointer, ...]
+    ) -> tuple[str, ...] | None:
+        """The policies under which the caller may search things on the ``tested`` fields.
+
+        A thing counts only where the caller may read every field the filter and sort
+        test: otherwise ``count?filter=eq(attributes/secret,"…")`` would reveal a hidden
+        value one guess at a time. (Ditto treats a hidden field as absent, so ``not(…)``
+        over one can match there and not here: stricter, never leakier.) None: all
+        policies, for citytwin itself.
+        """
         if caller.is_service:
             return None
+        guarded = [path for path in tested if path and path[0] not in ALWAYS_VISIBLE]
         ids = []
         for policy in self.store.policies_granting():
             enforcer = self.enforcer(caller, policy)
-            if enforcer is not None and enforcer.has_partial((), READ):
+            if enforcer is None or not enforcer.has_partial((), READ):
+                continue
+            if all(enforcer.has_unrestricted(path, READ) for path in guarded):
                 ids.append(policy.policy_id)
         return tuple(ids)
 
@@ -753,10 +768,11 @@ class TwinService:
         offset = options.offset or 0
         if options.cursor is not None:
             offset = _read_cursor(options.cursor, fingerprint)
+        tested = referenced_fields(filter_node) + tuple(path for path, _ in options.sort)
         query = SearchQuery(
             filter=filter_node,
             namespaces=namespaces,
-            policy_ids=self.readable_policy_ids(caller),
+            policy_ids=self.searchable_policy_ids(caller, tested),
             sort=options.sort,
             limit=size + 1,
             offset=offset,
@@ -780,9 +796,17 @@ class TwinService:
         query = SearchQuery(
             filter=filter_node,
             namespaces=namespaces,
-            policy_ids=self.readable_policy_ids(caller),
+            policy_ids=self.searchable_policy_ids(caller, referenced_fields(filter_node)),
         )
         return self.store.count(query)
+
+
+def _readable_thing(enforcer: Enforcer, document: dict[str, Any]) -> Any:
+    """The caller's view of a whole thing: what the policy lets it read, and its id."""
+    view = enforcer.readable(document)
+    if view is MISSING:
+        return MISSING
+    return {key: document[key] for key in ALWAYS_VISIBLE if key in document} | view
 
 
 def _project(document: dict[str, Any], fields: tuple[Pointer, ...] | None) -> dict[str, Any]:
@@ -846,7 +870,7 @@ def _read_cursor(cursor: str, fingerprint: str) -> int:
             f"cursor({cursor}) is not a cursor this service gave out",
             error="thing-search:option.invalid",
         ) from exc
-    if stamp != fingerprint or value < 0:
+    if stamp != fingerprint or not 0 <= value < MAX_CURSOR_OFFSET:
         raise DittoBadRequestError(
             f"cursor({cursor}) belongs to another search; repeat the same filter, namespaces"
             " and sort with it",
