@@ -176,8 +176,10 @@ def test_a_resource_path_enforcement_cannot_walk_is_refused(
 ) -> None:
     """Stored, it would break every request under the policy (and others' searches)."""
     url = f"{twin_server.url}/api/2/policies/{namespace}:typo"
-    entry = {"subjects": {"nginx:bob": {"type": "x"}}, "resources": {}}
-    entry["resources"] = {resource: {"grant": ["READ"], "revoke": []}}
+    entry = {
+        "subjects": {"nginx:bob": {"type": "x"}},
+        "resources": {resource: {"grant": ["READ"], "revoke": []}},
+    }
     owner = {
         "subjects": {"nginx:citytwin": {"type": "service"}},
         "resources": {"thing:/": {"grant": ["READ", "WRITE"], "revoke": []}},
