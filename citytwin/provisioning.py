@@ -16,6 +16,7 @@ import os
 import signal
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import yaml
 
@@ -133,12 +134,20 @@ def write_effective_registry(paths: StatePaths, registry: Registry) -> None:
 
 
 def reload_broker(paths: StatePaths) -> bool:
-    """Send SIGHUP to the embedded Mosquitto, if it runs; True when it was signalled."""
+    """Send SIGHUP to the embedded Mosquitto, if it runs; True when it was signalled.
+
+    The pid file outlives a killed ``up``, and its pid may since belong to another
+    program, for which SIGHUP is usually fatal: only a process named mosquitto is sent it.
+    """
     pid_file = paths.pid_file("mosquitto")
     try:
         pid = int(pid_file.read_text(encoding="utf-8").strip())
+        name = Path(f"/proc/{pid}/comm").read_text(encoding="utf-8").strip()
+        if name != "mosquitto":
+            logger.warning("%s names pid %d, which is %s, not mosquitto", pid_file, pid, name)
+            return False
         os.kill(pid, signal.SIGHUP)
-    except (FileNotFoundError, ValueError, ProcessLookupError):
+    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
         return False
     return True
 

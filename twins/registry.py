@@ -79,6 +79,23 @@ class RegistrySpec(BaseModel):
             seen.add(site.id)
         return self
 
+    def merged_with(self, other: RegistrySpec) -> RegistrySpec:
+        """This registry plus ``other``'s sites and devices, for adding without revoking.
+
+        ``other`` wins where both list the same device; a site both list keeps this
+        registry's name, sector and place and gains ``other``'s devices.
+        """
+        sites = {site.id: site for site in self.sites}
+        for site in other.sites:
+            mine = sites.get(site.id)
+            if mine is None:
+                sites[site.id] = site
+                continue
+            devices = {device.name: device for device in mine.devices}
+            devices.update((device.name, device) for device in site.devices)
+            sites[site.id] = mine.model_copy(update={"devices": list(devices.values())})
+        return RegistrySpec(sites=list(sites.values()))
+
 
 @dataclass(slots=True, frozen=True)
 class RegisteredDevice:

@@ -126,18 +126,15 @@ async def _run_stack(settings: CitytwinSettings, scenario: str | None, speed: fl
 
 
 def platform_registry(settings: CitytwinSettings, scenario: str | None) -> Registry:
-    """The devices this platform knows: the scenario's, else the registry file's.
+    """The devices this platform knows: the registry file's, plus the scenario's.
 
     Provisioning writes it to ``var/registry.yaml``, which every child process reads.
     """
+    spec = Registry.load(settings.registry).spec if settings.registry else RegistrySpec()
     if scenario is not None:
         from simulators.scenario import load_scenario
 
-        spec = load_scenario(scenario).registry_spec()
-    elif settings.registry is not None:
-        spec = Registry.load(settings.registry).spec
-    else:
-        spec = RegistrySpec()
+        spec = spec.merged_with(load_scenario(scenario).registry_spec())
     return Registry(spec)
 
 

@@ -29,7 +29,8 @@ from citytwin.stack import load_secrets
 from simulators.errors import ScenarioError, SimulatorError
 from simulators.runner import Progress, RunSummary, run_scenario
 from simulators.scenario import Scenario, load_scenario
-from twins.registry import Registry
+from twins.registry import Registry, RegistrySpec
+from twins.yaml_source import YamlModelError
 
 DURATION = re.compile(r"^\s*(?P<value>\d+(?:\.\d+)?)\s*(?P<unit>h|m|s|)\s*$")
 UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "": 1.0}
@@ -88,7 +89,12 @@ def simulate(
     truth_path = ground_truth or (
         paths.root / "simulations" / f"{loaded.name}-{stamp}" / "ground-truth.jsonl"
     )
-    credentials = _provision(settings, paths, loaded)
+    try:
+        credentials = _provision(settings, paths, loaded)
+    except YamlModelError as exc:
+        for problem in exc.problems:
+            typer.echo(f"  {problem}", err=True)
+        raise typer.Exit(2) from None
     typer.echo(
         message("sim_provisioned", language,
             devices=len(credentials.devices), scenario=loaded.name, added=credentials.added,
@@ -116,17 +122,31 @@ class _Provisioned:
 
 
 def _provision(settings: CitytwinSettings, paths: StatePaths, scenario: Scenario) -> _Provisioned:
+    """Add the scenario's devices to those the platform knows, revoking none of them.
+
+    Field devices provisioned from a registry file keep working while a tester plays a
+    scenario next to them.
+    """
     service_password = load_secrets(settings, paths).mqtt_service
-    report = provision(
-        Registry(scenario.registry_spec()),
-        paths,
-        {settings.mqtt.service_username: service_password},
-    )
+    scenario_spec = scenario.registry_spec()
+    registry = Registry(_known_devices(settings, paths).merged_with(scenario_spec))
+    report = provision(registry, paths, {settings.mqtt.service_username: service_password})
+    wanted = {str(device.thing_id) for device in Registry(scenario_spec)}
     devices = {
         thing_id: (entry.username, entry.password)
         for thing_id, entry in load_device_credentials(paths).items()
+        if thing_id in wanted
     }
     return _Provisioned(devices, len(report.added))
+
+
+def _known_devices(settings: CitytwinSettings, paths: StatePaths) -> RegistrySpec:
+    """What is provisioned now: the effective registry, else the configured file."""
+    if paths.effective_registry.exists():
+        return Registry.load(paths.effective_registry).spec
+    if settings.registry is not None:
+        return Registry.load(settings.registry).spec
+    return RegistrySpec()
 
 
 async def _run(

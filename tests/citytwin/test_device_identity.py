@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -11,7 +12,8 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-from citytwin.provisioning import load_device_credentials
+from citytwin.paths import StatePaths
+from citytwin.provisioning import load_device_credentials, reload_broker
 from tests.services import Broker
 from twins.registry import Registry, RegistrySpec
 
@@ -209,3 +211,18 @@ def test_mosquitto_pub_with_a_devices_credentials(broker: Broker, unique_name: s
     assert mosquitto_pub(broker, creds.username, creds.password, own) == 0
     assert [topic for topic, _ in watcher.wait_for(2)] == [own, own]
     watcher.close()
+
+
+def test_a_stale_broker_pid_file_signals_nobody_else(tmp_path: Path) -> None:
+    """After a killed `up`, the pid in mosquitto.pid may belong to another program."""
+    bystander = subprocess.Popen(["sleep", "60"])
+    try:
+        paths = StatePaths(tmp_path)
+        paths.run.mkdir(parents=True)
+        paths.pid_file("mosquitto").write_text(f"{bystander.pid}\n")
+        assert reload_broker(paths) is False
+        time.sleep(0.2)
+        assert bystander.poll() is None, "SIGHUP killed a process that is not mosquitto"
+    finally:
+        bystander.kill()
+        bystander.wait()
