@@ -19,7 +19,7 @@ from pydantic_settings import (
 )
 
 from ingest.settings import IngestSettings
-from twins.settings import TwinSettings
+from twins.settings import AccountName, TwinSettings
 
 
 class MqttSettings(BaseModel):
@@ -33,7 +33,7 @@ class MqttSettings(BaseModel):
     host: str = Field(default="127.0.0.1", description="Broker host name or address.")
     port: int = Field(default=1883, ge=1, le=65535, description="Broker TCP port.")
     keepalive: int = Field(default=30, ge=5, le=3600, description="MQTT keepalive, seconds.")
-    service_username: str = Field(
+    service_username: AccountName = Field(
         default="citytwin-service",
         description="Broker account of citytwin's own services (ingest, analytics).",
     )
@@ -146,14 +146,18 @@ class CitytwinSettings(BaseSettings):
     @model_validator(mode="after")
     def _ports_do_not_collide(self) -> CitytwinSettings:
         used: dict[int, str] = {}
+        rpc = "influx.url's port + 2 (the embedded InfluxDB's RPC port)"
         for key, port, local in (
             ("mqtt.port", self.mqtt.port, self.mqtt.embedded),
             ("influx.url", self.influx.port, self.influx.embedded),
+            (rpc, self.influx.port + 2, self.influx.embedded),
             ("http.port", self.http.port, True),
             ("ingest.metrics_port", self.ingest.metrics_port, True),
         ):
             if not local:
                 continue
+            if port > 65535:
+                raise ValueError(f"{key} would be port {port}; the highest is 65535")
             if port in used:
                 raise ValueError(f"{key} uses port {port}, already taken by {used[port]}")
             used[port] = key

@@ -2,7 +2,33 @@
 
 from __future__ import annotations
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, model_validator
+import re
+from typing import Annotated
+
+from pydantic import (
+    AfterValidator,
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    model_validator,
+)
+
+ACCOUNT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
+
+
+def _check_account_name(value: str) -> str:
+    if not ACCOUNT_NAME.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not an account name: use 1 to 64 letters, digits, '.', '_', '@'"
+            " or '-', starting with a letter or digit (':' and spaces separate name from"
+            " password in HTTP basic and in Mosquitto's password file)"
+        )
+    return value
+
+
+AccountName = Annotated[str, AfterValidator(_check_account_name)]
 
 
 class TwinUser(BaseModel):
@@ -28,14 +54,14 @@ class TwinSettings(BaseModel):
         description="Base URL of Eclipse Ditto (e.g. http://ditto:8080). Empty: the embedded"
         " service on the HTTP app's address.",
     )
-    username: str = Field(
+    username: AccountName = Field(
         default="citytwin", description="User the citytwin components authenticate as."
     )
     password: SecretStr = Field(
         default=SecretStr(""),
         description="Password of `username`. Empty: generated once into the state dir.",
     )
-    users: dict[str, TwinUser] = Field(
+    users: dict[AccountName, TwinUser] = Field(
         default_factory=dict,
         description="Extra HTTP-basic users of the embedded service (operators, other systems).",
     )

@@ -144,6 +144,13 @@ def serve(ctx: typer.Context) -> None:
 
     settings = _settings(ctx)
     configure_logging(settings.log_level, process="serve")
+    if settings.registry is not None:
+        try:  # read again by the app while it runs; a broken file must stop it here
+            Registry.load(settings.registry)
+        except YamlModelError as exc:
+            for line in exc.problems:
+                typer.echo(line, err=True)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
     paths = StatePaths(settings.state_dir)
     secrets = load_secrets(settings, paths)
     uvicorn.run(

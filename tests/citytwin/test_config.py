@@ -75,6 +75,44 @@ def test_colliding_ports_are_named(tmp_path: Path) -> None:
     assert "(settings): http.port uses port 1883, already taken by mqtt.port" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        (
+            {"CITYTWIN_INFLUX__URL": "http://127.0.0.1:65535"},
+            "influx.url's port + 2 (the embedded InfluxDB's RPC port) would be port 65537",
+        ),
+        (
+            {"CITYTWIN_HTTP__PORT": "8088"},
+            "http.port uses port 8088, already taken by influx.url's port + 2",
+        ),
+        (
+            {"CITYTWIN_MQTT__SERVICE_USERNAME": "svc user:1"},
+            "mqtt.service_username: 'svc user:1' is not an account name",
+        ),
+        (
+            {"CITYTWIN_TWINS__USERS": '{"ops:1": {"password": "p"}}'},
+            "'ops:1' is not an account name",
+        ),
+    ],
+)
+def test_settings_that_would_break_start_up_are_refused(
+    tmp_path: Path, env: dict[str, str], expected: str
+) -> None:
+    result = run_cli("config", "check", env={"CITYTWIN_LANGUAGE": "en", **env}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert expected in result.stderr
+
+
+def test_serve_refuses_a_broken_registry_with_its_line(tmp_path: Path) -> None:
+    registry = tmp_path / "sites.yaml"
+    registry.write_text("sites:\n  - id: thaibinh.hcc\n    sector: heath\n")
+    result = run_cli("serve", env={"CITYTWIN_REGISTRY": str(registry)}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert f"{registry}:3" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_broken_yaml_names_the_line(tmp_path: Path) -> None:
     config = tmp_path / "citytwin.yaml"
     config.write_text("mqtt:\n  port: 1883\n  host: [unclosed\n")
