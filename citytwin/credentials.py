@@ -36,7 +36,7 @@ def mosquitto_hash(password: str, *, salt: bytes | None = None) -> str:
 def write_private(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` readable by the owner only, atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # two writers never share one
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)

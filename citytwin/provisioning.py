@@ -10,6 +10,7 @@ and ACL. The running broker rereads both files on SIGHUP — no restart, no drop
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
 import logging
 import os
@@ -58,12 +59,32 @@ def load_device_credentials(paths: StatePaths) -> dict[str, DeviceCredentials]:
 
 
 def provision(
-    registry: Registry, paths: StatePaths, service_accounts: Mapping[str, str]
+    registry: Registry,
+    paths: StatePaths,
+    service_accounts: Mapping[str, str],
+    *,
+    add_only: bool = False,
 ) -> ProvisionReport:
     """Bring the broker's users and ACL in line with ``registry`` and reload the broker.
 
-    ``service_accounts`` maps citytwin's own broker users to their passwords.
+    ``service_accounts`` maps citytwin's own broker users to their passwords. With
+    ``add_only`` the registry's devices join those already provisioned (a simulation next
+    to the field devices) instead of replacing them. One provisioning runs at a time per
+    state dir: ``up``, ``provision`` and ``simulate`` may overlap, and each reads and then
+    rewrites the same four files.
     """
+    paths.mosquitto_dir.mkdir(parents=True, exist_ok=True)
+    with (paths.mosquitto_dir / "provision.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if add_only and paths.effective_registry.exists():
+            known = Registry.load(paths.effective_registry).spec
+            registry = Registry(known.merged_with(registry.spec))
+        return _provision_locked(registry, paths, service_accounts)
+
+
+def _provision_locked(
+    registry: Registry, paths: StatePaths, service_accounts: Mapping[str, str]
+) -> ProvisionReport:
     report = ProvisionReport()
     old_hashes = read_password_file(paths.password_file)
     old_credentials = load_device_credentials(paths)

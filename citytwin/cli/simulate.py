@@ -29,7 +29,7 @@ from citytwin.stack import load_secrets
 from simulators.errors import ScenarioError, SimulatorError
 from simulators.runner import Progress, RunSummary, run_scenario
 from simulators.scenario import Scenario, load_scenario
-from twins.registry import Registry, RegistrySpec
+from twins.registry import Registry
 from twins.yaml_source import YamlModelError
 
 DURATION = re.compile(r"^\s*(?P<value>\d+(?:\.\d+)?)\s*(?P<unit>h|m|s|)\s*$")
@@ -128,25 +128,17 @@ def _provision(settings: CitytwinSettings, paths: StatePaths, scenario: Scenario
     scenario next to them.
     """
     service_password = load_secrets(settings, paths).mqtt_service
-    scenario_spec = scenario.registry_spec()
-    registry = Registry(_known_devices(settings, paths).merged_with(scenario_spec))
-    report = provision(registry, paths, {settings.mqtt.service_username: service_password})
-    wanted = {str(device.thing_id) for device in Registry(scenario_spec)}
+    registry = Registry(scenario.registry_spec())
+    report = provision(
+        registry, paths, {settings.mqtt.service_username: service_password}, add_only=True
+    )
+    wanted = {str(device.thing_id) for device in registry}
     devices = {
         thing_id: (entry.username, entry.password)
         for thing_id, entry in load_device_credentials(paths).items()
         if thing_id in wanted
     }
     return _Provisioned(devices, len(report.added))
-
-
-def _known_devices(settings: CitytwinSettings, paths: StatePaths) -> RegistrySpec:
-    """What is provisioned now: the effective registry, else the configured file."""
-    if paths.effective_registry.exists():
-        return Registry.load(paths.effective_registry).spec
-    if settings.registry is not None:
-        return Registry.load(settings.registry).spec
-    return RegistrySpec()
 
 
 async def _run(
