@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
 import shutil
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -31,6 +33,7 @@ from twins.thing_id import ThingId
 logger = logging.getLogger(__name__)
 
 RTSP_SERVER = "rtsp-server-perl"
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 class CameraStream:
@@ -141,6 +144,7 @@ class VideoPool:
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
             start_new_session=True,
+            preexec_fn=_die_with_parent,
         )  # fmt: skip
         try:
             await _wait_for_port("127.0.0.1", s.source_port, self._server)
@@ -197,3 +201,14 @@ async def _wait_for_port(host: str, port: int, process: asyncio.subprocess.Proce
             return
         await asyncio.sleep(0.1)
     raise VideoError(f"{RTSP_SERVER} does not listen on {host}:{port} after 15 s")
+
+
+def _die_with_parent() -> None:
+    """Run in the relay before exec: SIGTERM when the simulator dies, even by SIGKILL.
+
+    The relay has a session of its own (Ctrl-C in a terminal must reach the simulator,
+    which stops it in order), so a supervisor killing the simulator's process group
+    would otherwise leave it holding its ports.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -38,7 +37,3 @@ def database(influx: Influx, unique_name: str) -> str:
     """A fresh InfluxDB database for one test."""
     influx.create_database(unique_name)
     return unique_name
-
-
-def repo_root() -> Path:
-    return Path(__file__).resolve().parent.parent

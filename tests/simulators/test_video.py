@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import aiomqtt
 import pytest
 
 from simulators.runner import run_scenario
-from tests.services import Broker
+from tests.services import Broker, free_port, process_alive
 from tests.simulators.conftest import provision, smoke_scenario
 
 FFPROBE_TIMEOUT_S = 30.0
@@ -70,3 +73,41 @@ async def test_ffprobe_opens_a_simulated_camera_as_h264_of_the_configured_size(
         {"codec_name": "h264", "width": 352, "height": 288, "pix_fmt": "yuv420p"}
     ]
     assert summary.streams[f"{namespace}:cam-desk-01"] == url
+
+
+RELAY_HOLDER = """
+import asyncio, sys
+from simulators.scenario import VideoSettings
+from simulators.video import VideoPool
+
+async def main() -> None:
+    settings = VideoSettings(client_port=int(sys.argv[1]), source_port=int(sys.argv[2]))
+    async with VideoPool(settings) as pool:
+        print(pool._server.pid, flush=True)
+        await asyncio.sleep(3600)
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.skipif(shutil.which("rtsp-server-perl") is None, reason="needs rtsp-server-perl")
+def test_the_relay_dies_with_a_killed_simulator() -> None:
+    """SIGKILL gives the simulator no time to stop the relay; the kernel must do it."""
+    with subprocess.Popen(
+        [sys.executable, "-c", RELAY_HOLDER, str(free_port()), str(free_port())],
+        cwd=Path(__file__).resolve().parents[2],
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as simulator:
+        try:
+            assert simulator.stdout is not None
+            relay_pid = int(simulator.stdout.readline())
+            assert process_alive(relay_pid)
+            simulator.kill()
+            simulator.wait(10)
+            deadline = time.monotonic() + 10
+            while process_alive(relay_pid) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert not process_alive(relay_pid), "the RTSP relay outlived its simulator"
+        finally:
+            simulator.kill()
