@@ -42,6 +42,8 @@ Publish = Callable[[str, bytes, int], bool]
 """Sends (topic, payload, qos) on MQTT without waiting; False when it could not."""
 
 QUALITY = "device_sequence"
+DEAD_LETTER_PAYLOAD_BYTES = 4096
+"""How much of a refused payload its dead letter carries (``payload_bytes`` says the size)."""
 DEADLETTER_LOG_SECONDS = 60.0
 """After the first dead letter of a (device, reason), at most one log line per this period."""
 _DEADLETTER_LOG_KEYS = 10_000
@@ -322,10 +324,16 @@ class Pipeline:
         device = str(thing_id) if known else "_unknown"
         self.metrics.deadletters.labels(device, reason).inc()
         self._log_dead_letter(str(thing_id) if thing_id is not None else "_unknown", reason, detail)
+        # the dead letter must fit the broker's packet limit whatever came in: a refused
+        # 200 kB payload, base64-encoded, would otherwise get ingest disconnected on every
+        # (re)send of it
+        kept = payload[:DEAD_LETTER_PAYLOAD_BYTES]
         try:
-            text, encoding = payload.decode("utf-8"), "text"
+            payload.decode("utf-8")
+            # a cut may split the last character: drop that fragment only
+            text, encoding = kept.decode("utf-8", errors="ignore"), "text"
         except UnicodeDecodeError:
-            text, encoding = base64.b64encode(payload).decode("ascii"), "base64"
+            text, encoding = base64.b64encode(kept).decode("ascii"), "base64"
         body = orjson.dumps(
             {
                 "reason": reason,
@@ -333,6 +341,8 @@ class Pipeline:
                 "topic": topic,
                 "payload": text,
                 "payload_encoding": encoding,
+                "payload_bytes": len(payload),
+                "truncated": len(kept) < len(payload),
                 "received_at": received_ms,
             }
         )

@@ -17,7 +17,7 @@ import contextlib
 import logging
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
@@ -44,6 +44,8 @@ INGESTED_CHANNELS = (
     Channel.CMD_ACK,
 )
 DRAIN_SECONDS = 15.0
+EVENT_MESSAGE_BYTES = 128 * 1024
+"""Largest normalized-events message: half the embedded broker's 256 KiB packet limit."""
 """How long a stopping ingest waits for queued batches to become durable."""
 
 
@@ -248,11 +250,35 @@ class IngestService:
         await writer.store(batch.lines)
         self.metrics.batch_seconds.observe(time.monotonic() - started)
         for topic, events in batch.events.items():
-            session.publish(topic, orjson.dumps({"events": events}), 0)
+            for message in event_messages(events):
+                session.publish(topic, message, 0)
         session.ack_all(batch.acks)
         self.metrics.lag_seconds.observe(time.monotonic() - batch.started)
         if batch.newest_ts_ms:
             self.metrics.device_lag_seconds.set(time.time() - batch.newest_ts_ms / 1000)
+
+
+def event_messages(
+    events: list[dict[str, Any]], limit: int = EVENT_MESSAGE_BYTES
+) -> Iterator[bytes]:
+    """``{"events": [...]}`` messages of at most ``limit`` bytes, events in order.
+
+    One device's backlog can hold thousands of events in a batch; in one message they would
+    pass the broker's packet limit and get ingest disconnected before it acknowledges
+    the batch, so the backlog would come again, forever.
+    """
+    head, tail = b'{"events":[', b"]}"
+    parts: list[bytes] = []
+    size = len(head) + len(tail)
+    for event in events:
+        encoded = orjson.dumps(event)
+        if parts and size + len(encoded) + 1 > limit:
+            yield head + b",".join(parts) + tail
+            parts, size = [], len(head) + len(tail)
+        parts.append(encoded)
+        size += len(encoded) + 1
+    if parts:
+        yield head + b",".join(parts) + tail
 
 
 async def run(runtime: IngestRuntime, stop: asyncio.Event | None = None) -> None:

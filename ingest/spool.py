@@ -236,16 +236,35 @@ class DiskSpool:
         raise SpoolError(message)
 
     def pop(self, record: SpoolRecord) -> None:
-        """Mark ``record`` replayed (it is in InfluxDB)."""
+        """Mark ``record`` replayed (it is in InfluxDB).
+
+        ``SpoolError`` when the disk refuses the cursor: the position holds in memory and
+        is written with the next pop; a restart before that replays a few records again,
+        which overwrite their own points.
+        """
         self._read_segment, self._read_offset = record.segment, record.end
-        if (
-            self._segments
-            and record.segment == self._segments[-1]
-            and (record.end >= self._append_size)
-        ):
-            self._drop_segment(record.segment)
-            return
-        self._cursor_file.write_text(f"{record.segment} {record.end}\n")
+        try:
+            if (
+                self._segments
+                and record.segment == self._segments[-1]
+                and (record.end >= self._append_size)
+            ):
+                self._drop_segment(record.segment)
+                return
+            self._write_cursor(record.segment, record.end)
+        except OSError as exc:
+            raise SpoolError(
+                f"cannot record the replay position in {self._cursor_file}: {exc}"
+            ) from exc
+
+    def _write_cursor(self, segment: int, offset: int) -> None:
+        """Replace the cursor atomically: a crash leaves the old one or the new one."""
+        tmp = self._cursor_file.with_name("cursor.tmp")
+        with tmp.open("w") as handle:
+            handle.write(f"{segment} {offset}\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, self._cursor_file)
 
     def _drop_segment(self, segment: int) -> None:
         path = self._path(segment)
@@ -260,4 +279,4 @@ class DiskSpool:
             self._append_size = 0
         self._read_segment = self._segments[0] if self._segments else 0
         self._read_offset = 0
-        self._cursor_file.write_text(f"{self._read_segment} 0\n")
+        self._write_cursor(self._read_segment, 0)

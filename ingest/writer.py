@@ -178,8 +178,13 @@ class DurableWriter:
                     continue
                 self._metrics.points_replayed.inc(written)
                 delay = self._settings.retry_backoff_seconds
-                async with self._lock:
-                    await asyncio.to_thread(self._spool.pop, record)
+                try:
+                    async with self._lock:
+                        await asyncio.to_thread(self._spool.pop, record)
+                except SpoolError as exc:
+                    # the record is in InfluxDB and replay moves on; the cursor catches up
+                    # with the next pop (a full disk or a permission changed underneath)
+                    logger.error("replay: %s", exc)
                 self._metrics.spool_bytes.set(self._spool.size_bytes)
             if not self.influx_up:
                 logger.info("spool drained; writing to InfluxDB directly again")

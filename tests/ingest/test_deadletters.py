@@ -9,6 +9,7 @@ from collections.abc import Callable
 import orjson
 import pytest
 
+from ingest.models import DeadLetter
 from tests.ingest.conftest import Site
 from tests.ingest.support import Device, IngestProcess, Watcher, influx_rows, wait_until
 from tests.services import Broker, Influx
@@ -48,6 +49,8 @@ def test_bad_messages_go_to_the_dead_letter_topic_with_a_reason(
     device.send("telemetry", {"noise_dba": 41.5}, seq=100).wait_for_publish(10)
 
     letters = wait_until(lambda: len(watcher.messages) >= 8 and watcher.json(), "8 dead letters")
+    for _, body in letters:
+        DeadLetter.model_validate(body)  # the documented shape, field for field
     by_reason = {body["reason"]: (topic, body) for topic, body in letters}
     assert set(by_reason) == {*bad, "unknown_device"}
     topic, body = by_reason["schema"]

@@ -315,3 +315,38 @@ def test_a_broken_or_missing_registry_file_keeps_the_last_good_one(
     assert ingest.process is not None
     assert ingest.process.poll() is None
     device.close()
+
+
+def test_a_backlog_of_one_device_reaches_analytics_in_messages_the_broker_takes(
+    broker: Broker,
+    influx: Influx,
+    make_site: Callable[..., Site],
+    make_ingest: Callable[..., IngestProcess],
+) -> None:
+    """3,000 queued messages of one sensor: one batch, more events than one MQTT packet."""
+    site = make_site([("pm-01", "sensor")], twins=False)
+    watcher = Watcher(broker, f"citytwin/$platform/events/sensor/{site.namespace}/#")
+    ingest = make_ingest(site, twins=False, batch_size=5000, batch_seconds=2.0)
+    ingest.stop()  # its persistent session keeps what comes meanwhile
+    device = Device(broker, f"{site.namespace}:pm-01")
+    start = int(time.time() * 1000) - 60_000
+    infos = [
+        device.send("telemetry", {"noise_dba": 40.0}, seq=seq, ts=start + seq)
+        for seq in range(1, 3001)
+    ]
+    for info in infos:
+        info.wait_for_publish(10)
+    ingest.start()
+
+    def all_events() -> list[int] | None:
+        seqs = [e["seq"] for _, body in watcher.json() for e in body["events"]]
+        return seqs if len(seqs) >= 3000 else None
+
+    seqs = wait_until(all_events, "3,000 normalized events")
+    assert seqs == list(range(1, 3001)), "every event once, in order"
+    assert len(watcher.messages) > 1, "split into messages under the packet limit"
+    assert max(len(payload) for _, payload in watcher.messages) <= 128 * 1024
+    assert count_points(influx, site.database, "sensor_telemetry") == 3000
+    assert "oversize" not in ingest.tail()
+    device.close()
+    watcher.close()

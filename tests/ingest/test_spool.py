@@ -99,3 +99,20 @@ def test_corruption_before_the_end_fails_loudly_and_keeps_the_data(
         replay.peek()  # still refused, still kept
     assert second.exists()
     assert not first.exists()
+
+
+def test_a_cursor_the_disk_refuses_is_an_error_and_replay_goes_on(tmp_path: Path) -> None:
+    """The position holds in memory; the next pop writes it; a reopen resumes there."""
+    spool = spool_in(tmp_path)
+    for body in (b"one", b"two", b"three"):
+        spool.append(body, 1)
+    first = spool.peek()
+    assert first is not None
+    (tmp_path / "cursor.tmp").mkdir()  # the cursor cannot be written, as on a full disk
+    with pytest.raises(SpoolError, match="replay position"):
+        spool.pop(first)
+    second = spool.peek()
+    assert second is not None and second.body == b"two"
+    (tmp_path / "cursor.tmp").rmdir()
+    spool.pop(second)
+    assert drain(spool_in(tmp_path)) == [b"three"]
