@@ -112,7 +112,8 @@ def test_a_cursor_the_disk_refuses_is_an_error_and_replay_goes_on(tmp_path: Path
     with pytest.raises(SpoolError, match="replay position"):
         spool.pop(first)
     second = spool.peek()
-    assert second is not None and second.body == b"two"
+    assert second is not None
+    assert second.body == b"two"
     (tmp_path / "cursor.tmp").rmdir()
     spool.pop(second)
     assert drain(spool_in(tmp_path)) == [b"three"]
