@@ -17,6 +17,13 @@ whatever the socket holds in one ``recv`` and splits it into packets; a QoS 0/1 
 becomes a ``Received`` directly, every other packet (CONNACK, SUBACK, PUBACK, PINGRESP,
 DISCONNECT, anything unusual) is handed to paho whole, which handles it as before.
 Acknowledgements of one durable batch leave as one write (``ack_all``).
+
+While the consumer is behind, the socket is still read: PUBLISH packets are held back
+whole, in order, and every other packet still reaches paho — a PINGRESP or the CONNACK of a
+reconnect must not wait for the consumer, or paho drops the connection by keepalive and
+every unacknowledged message comes again. The broker sends at most ``ReceiveMaximum``
+unacknowledged QoS 1 messages, which bounds what is held; QoS 0 messages (no such window)
+are dropped past ``max_held_bytes``, as the broker itself drops them for a slow reader.
 """
 
 from __future__ import annotations
@@ -28,7 +35,8 @@ import socket
 import ssl
 import struct
 import time
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -52,6 +60,13 @@ _PUBACK = 0x40
 _PUBACK_PACKET = struct.Struct("!BBH")
 _PUBLISH_QOS2 = 0x04
 """QoS 2 bit of a PUBLISH header: such packets (never granted here) go through paho."""
+_PUBLISH_QOS = 0x06
+"""QoS bits of a PUBLISH header (none set: QoS 0, which a slow reader may lose)."""
+MAX_HELD_BYTES = 64 * 1024 * 1024
+"""PUBLISH bytes held back while the consumer is behind, past which QoS 0 ones are dropped."""
+_POLL_ERRORS = (RuntimeError, OSError, ValueError)
+"""What ``add_reader``/``add_writer``/``remove_*`` raise for a socket the loop cannot watch:
+uvloop closes its poll handle when the peer resets the connection ("handler is closed")."""
 
 
 class _Client(paho.Client):
@@ -114,8 +129,9 @@ class MqttSession(contextlib.AbstractAsyncContextManager["MqttSession"]):
 
     ``batches()`` yields lists of received messages; ``ack`` acknowledges one once the
     caller has stored it; ``publish`` sends without waiting. While the consumer is behind
-    (``max_pending`` messages not yet taken) the socket is not read: the broker keeps the
-    rest (backpressure instead of an unbounded queue).
+    (``max_pending`` messages not yet taken) PUBLISH packets are held back undecoded and
+    unacknowledged, so the broker's in-flight window stops it (backpressure instead of an
+    unbounded queue), while the connection itself (pings, CONNACK, SUBACK) goes on.
     """
 
     def __init__(
@@ -130,6 +146,7 @@ class MqttSession(contextlib.AbstractAsyncContextManager["MqttSession"]):
         keepalive: int = 30,
         session_expiry: int = 86_400,
         max_pending: int = 20_000,
+        max_held_bytes: int = MAX_HELD_BYTES,
         manual_ack: bool = True,
     ) -> None:
         self.host = host
@@ -139,13 +156,17 @@ class MqttSession(contextlib.AbstractAsyncContextManager["MqttSession"]):
         self.keepalive = keepalive
         self.session_expiry = session_expiry
         self.max_pending = max_pending
+        self.max_held_bytes = max_held_bytes
         self.generation = 0
         self.connected = asyncio.Event()
         self.subscribed = asyncio.Event()
         self._loop = asyncio.get_running_loop()
         self._pending: list[Received] = []
         self._has_pending = asyncio.Event()
-        self._paused = False
+        self._held: deque[bytes] = deque()
+        """Runs of whole PUBLISH packets read past ``max_pending``, oldest first."""
+        self._held_bytes = 0
+        self._dropping = False
         self._reading = False
         self._sock: socket.socket | None = None
         self._lost = asyncio.Event()
@@ -173,6 +194,8 @@ class MqttSession(contextlib.AbstractAsyncContextManager["MqttSession"]):
         self._stack = contextlib.AsyncExitStack()
         self._tasks: list[asyncio.Task[None]] = []
         self.received_total = 0
+        self.dropped_total = 0
+        """QoS 0 messages dropped because more than ``max_held_bytes`` were held back."""
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -270,7 +293,7 @@ class MqttSession(contextlib.AbstractAsyncContextManager["MqttSession"]):
         client.on_socket_close = self._on_socket_close
         self._start_reading()
         if client.want_write():
-            self._loop.add_writer(sock, self._write)
+            self._watch(self._loop.add_writer, self._write)
         try:
             async with asyncio.timeout(10):
                 await self._connack.wait()
@@ -294,11 +317,16 @@ class MqttSession(contextlib.AbstractAsyncContextManager["MqttSession"]):
     def _drop_socket(self) -> None:
         sock, self._sock = self._sock, None
         if sock is not None:
-            with contextlib.suppress(ValueError, OSError):
+            # each on its own: removing also forgets a poll handle uvloop closed, which
+            # would otherwise refuse a new socket that gets the same descriptor
+            with contextlib.suppress(*_POLL_ERRORS):
                 self._loop.remove_reader(sock)
+            with contextlib.suppress(*_POLL_ERRORS):
                 self._loop.remove_writer(sock)
         self._reading = False
         self._buffer = b""
+        self._held.clear()  # unacknowledged: the broker sends them again
+        self._held_bytes = 0
         self._connack.set()  # wakes an attempt waiting for its CONNACK
         if self.connected.is_set():
             self.connected.clear()
@@ -325,7 +353,10 @@ class MqttSession(contextlib.AbstractAsyncContextManager["MqttSession"]):
             self.client_id,
             flags.session_present,
         )
-        options = SubscribeOptions(qos=1)
+        # Retained messages (a device's birth or will) only when the subscription is new:
+        # the persistent session already took each one live, and a resubscription on
+        # every reconnect would present days-old births as news
+        options = SubscribeOptions(qos=1, retainHandling=SubscribeOptions.RETAIN_SEND_IF_NEW_SUB)
         self._client.subscribe([(topic, options) for topic in self.subscriptions])
         self.connected.set()
         self._connack.set()
@@ -365,12 +396,10 @@ class MqttSession(contextlib.AbstractAsyncContextManager["MqttSession"]):
         )
 
     def _on_register_write(self, _c: paho.Client, _u: Any, sock: Any) -> None:
-        if self._sock is not None:
-            self._loop.add_writer(self._sock, self._write)
+        self._watch(self._loop.add_writer, self._write)
 
     def _on_unregister_write(self, _c: paho.Client, _u: Any, sock: Any) -> None:
-        if self._sock is not None:
-            self._loop.remove_writer(self._sock)
+        self._watch(self._loop.remove_writer)
 
     def _on_socket_close(self, _c: paho.Client, _u: Any, sock: Any) -> None:
         self._drop_socket()
@@ -379,8 +408,39 @@ class MqttSession(contextlib.AbstractAsyncContextManager["MqttSession"]):
 
     def _start_reading(self) -> None:
         if self._sock is not None and not self._reading:
-            self._loop.add_reader(self._sock, self._read)
-            self._reading = True
+            self._reading = self._watch(self._loop.add_reader, self._read)
+
+    def _watch(self, change: Callable[..., object], *callback: Callable[[], None]) -> bool:
+        """``change`` the loop's watch of the socket; False (connection lost) if it cannot.
+
+        Under uvloop a reset connection closes the socket's poll handle and the next
+        ``add_writer`` raises RuntimeError — from inside ``publish`` or ``ack_all`` it would
+        end the caller's task and the whole task group. A socket that cannot be watched is
+        a lost connection: drop it and reconnect, as for a read that failed.
+        """
+        sock = self._sock
+        if sock is None:
+            return False
+        try:
+            change(sock, *callback)
+        except _POLL_ERRORS as exc:
+            logger.warning(
+                "MQTT %s:%d: the event loop cannot watch the socket (%s: %s); reconnecting",
+                self.host,
+                self.port,
+                type(exc).__name__,
+                exc,
+            )
+            self._drop_socket()
+            # paho closes its side later: this may run inside a paho call or callback
+            self._loop.call_soon(self._close_client_socket, sock)
+            return False
+        return True
+
+    def _close_client_socket(self, sock: socket.socket) -> None:
+        """Let paho handle the loss of ``sock`` if it still uses it (not reentrantly)."""
+        if self._client.socket() is sock:
+            self._client.connection_lost()
 
     def _read(self) -> None:
         sock = self._sock
@@ -402,12 +462,41 @@ class MqttSession(contextlib.AbstractAsyncContextManager["MqttSession"]):
         self._parse()
 
     def _parse(self) -> None:
-        """Split the buffer into packets, up to ``max_pending`` waiting messages."""
-        buffer = self._buffer
-        size = len(buffer)
+        """Take packets up to ``max_pending`` waiting messages; hold the PUBLISHes beyond.
+
+        Held packets come first, in order, once the consumer has taken some; whatever
+        does not fit is held behind them, and non-PUBLISH packets still go to paho.
+        """
         pending = self._pending
         before = len(pending)
         room = self.max_pending - before
+        held = self._held
+        while held and room > 0:
+            run = held.popleft()
+            pos, room = self._split(run, room)
+            self._held_bytes -= pos
+            if pos < len(run):
+                held.appendleft(run[pos:])
+        buffer = self._buffer
+        pos = 0
+        if not held and room > 0:
+            pos, room = self._split(buffer, room)
+        if pos < len(buffer) and self._sock is not None:
+            pos = self._hold(buffer, pos)
+        self._buffer = buffer[pos:] if pos < len(buffer) else b""
+        if not held:
+            self._held_bytes = 0
+            self._dropping = False
+        received_count = len(pending) - before
+        if received_count:
+            self.received_total += received_count
+            self._has_pending.set()
+
+    def _split(self, buffer: bytes, room: int) -> tuple[int, int]:
+        """Take packets from ``buffer`` until ``room`` messages were taken or a packet is
+        incomplete; returns where it stopped and the room left."""
+        size = len(buffer)
+        pending = self._pending
         generation = self.generation
         client = self._client
         pos = 0
@@ -443,19 +532,55 @@ class MqttSession(contextlib.AbstractAsyncContextManager["MqttSession"]):
             pos = end
             if client.handle_packet(packet) or self._sock is None:
                 self._drop_socket()
-                pos = size  # the rest belongs to a connection that is gone
-                break
+                return size, room  # the rest belongs to a connection that is gone
             generation = self.generation
-        self._buffer = buffer[pos:] if pos < size else b""
-        received_count = len(pending) - before
-        if received_count:
-            self.received_total += received_count
-            self._has_pending.set()
-        if len(pending) >= self.max_pending:
-            self._paused = True
-            if self._sock is not None and self._reading:
-                self._loop.remove_reader(self._sock)
-                self._reading = False
+        return pos, room
+
+    def _hold(self, buffer: bytes, pos: int) -> int:
+        """Hold back the PUBLISH packets of ``buffer[pos:]`` and hand the others to paho;
+        returns where the incomplete rest starts.
+
+        The consumer is behind, but paho must still see the PINGRESP, SUBACK or CONNACK.
+        """
+        size = len(buffer)
+        run = pos  # consecutive held PUBLISH packets are kept as one slice
+        while pos < size:
+            bounds = _packet_bounds(buffer, pos, size)
+            if bounds is None:
+                break
+            end, complete = bounds
+            header = buffer[pos]
+            publish = complete and header & 0xF0 == _PUBLISH
+            if publish and (header & _PUBLISH_QOS or self._held_bytes < self.max_held_bytes):
+                self._held_bytes += end - pos
+                pos = end
+                continue
+            if run < pos:
+                self._held.append(buffer[run:pos])
+            packet = buffer[pos:end]
+            pos = run = end
+            if publish:
+                self._drop_qos0()
+                continue
+            if self._client.handle_packet(packet) or self._sock is None:
+                self._drop_socket()
+                return size
+        if run < pos:
+            self._held.append(buffer[run:pos])
+        return pos
+
+    def _drop_qos0(self) -> None:
+        """Lose a QoS 0 message past ``max_held_bytes``: it has no in-flight window that
+        would stop the broker, and at most once allows it (the broker does the same)."""
+        self.dropped_total += 1
+        if not self._dropping:
+            self._dropping = True
+            logger.warning(
+                "MQTT %s:%d: consumer behind with %d bytes held back; dropping QoS 0 messages",
+                self.host,
+                self.port,
+                self._held_bytes,
+            )
 
     @staticmethod
     def _decode_publish(
@@ -506,11 +631,8 @@ class MqttSession(contextlib.AbstractAsyncContextManager["MqttSession"]):
             await self._has_pending.wait()
             self._has_pending.clear()
             batch, self._pending = self._pending, []
-            if self._paused:
-                self._paused = False
+            if self._held:
                 self._parse()  # what the socket delivered beyond max_pending
-                if not self._paused:
-                    self._start_reading()
             if batch:
                 yield batch
 
@@ -543,3 +665,20 @@ class MqttSession(contextlib.AbstractAsyncContextManager["MqttSession"]):
             return False
         info = self._client.publish(topic, payload, qos=qos)
         return info.rc == paho.MQTT_ERR_SUCCESS
+
+
+def _packet_bounds(buffer: bytes, pos: int, size: int) -> tuple[int, bool] | None:
+    """End of the packet at ``buffer[pos]`` and whether its length is well-formed (a bad
+    one ends after 4 length bytes, for paho to refuse); None while it is incomplete."""
+    start = pos + 1
+    length = 0
+    shift = 0
+    while start < size and shift < 28:
+        byte = buffer[start]
+        start += 1
+        length |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            end = start + length
+            return (end, True) if end <= size else None
+    return (start, False) if shift >= 28 else None

@@ -350,3 +350,38 @@ def test_a_backlog_of_one_device_reaches_analytics_in_messages_the_broker_takes(
     assert "oversize" not in ingest.tail()
     device.close()
     watcher.close()
+
+
+def test_a_retained_birth_is_not_news_when_ingest_starts_again(
+    broker: Broker,
+    influx: Influx,
+    make_site: Callable[..., Site],
+    make_ingest: Callable[..., IngestProcess],
+) -> None:
+    """The broker keeps a device's birth; ingest's own session must not take it twice."""
+    site = make_site([("cam-1", "camera"), ("pm-01", "sensor")], twins=False)
+    ingest = make_ingest(site, twins=False, stale_after_seconds=1.0)
+    camera = Device(broker, f"{site.namespace}:cam-1")
+    camera.publish("status", b'{"data": {"state": "online"}}', retain=True).wait_for_publish(10)
+    camera.close()  # a clean goodbye: no will, the retained birth stays
+
+    def availability() -> list[str]:
+        rows = influx_rows(
+            influx, site.database, "SELECT state FROM device_availability WHERE device = 'cam-1'"
+        )
+        return [str(row["state"]) for row in rows]
+
+    wait_until(lambda: availability() == ["online", "stale"], "online, then stale")
+    for round_ in range(2):
+        ingest.stop()
+        ingest.start()
+        # a message published after the restart is handled after anything the broker
+        # sent at subscription time: once its point is in, a retained birth would be too
+        marker = Device(broker, f"{site.namespace}:pm-01")
+        marker.send("telemetry", {"noise_dba": 40.0 + round_}).wait_for_publish(10)
+        wait_until(
+            lambda n=round_ + 1: count_points(influx, site.database, "sensor_telemetry") == n,
+            "the marker's point",
+        )
+        marker.close()
+        assert availability() == ["online", "stale"], "the old birth was taken as news"

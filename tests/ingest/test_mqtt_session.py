@@ -1,0 +1,171 @@
+"""MqttSession against a real Mosquitto: a consumer stalled for several keepalives keeps its
+connection and loses nothing; under uvloop a broker killed again and again only makes the
+session reconnect."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+import uvloop
+from paho.mqtt.enums import CallbackAPIVersion
+
+from ingest.mqtt import MqttSession, Received
+from tests.services import Broker, start_broker, wait_until
+
+pytestmark = [pytest.mark.timeout(180), pytest.mark.slow]
+
+
+def new_session(broker: Broker, client_id: str, topic: str, **options: Any) -> MqttSession:
+    """A session of the service account subscribed to ``topic`` (as ingest's)."""
+    return MqttSession(
+        host=broker.host,
+        port=broker.port,
+        username=broker.service_user,
+        password=broker.service_password,
+        client_id=client_id,
+        subscriptions=[topic],
+        session_expiry=60,
+        **options,
+    )
+
+
+def publish_all(broker: Broker, client_id: str, topic: str, count: int) -> None:
+    """Publish ``0..count-1`` to ``topic`` at QoS 1 and wait for every PUBACK."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    client.username_pw_set(broker.service_user, broker.service_password)
+    client.max_inflight_messages_set(1000)
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    try:
+        infos = [client.publish(topic, str(i).encode(), qos=1) for i in range(count)]
+        for info in infos:
+            info.wait_for_publish(30)
+    finally:
+        client.loop_stop()
+        client.disconnect()
+
+
+def acks(batch: list[Received]) -> list[tuple[int, int, int]]:
+    return [(message.generation, message.mid, message.qos) for message in batch]
+
+
+def test_a_consumer_stalled_for_several_keepalives_keeps_the_connection_and_loses_nothing(
+    broker: Broker, unique_name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="ingest.mqtt")
+    topics = [f"citytwin/{unique_name}/p{i}" for i in range(3)]
+    per_publisher = 400
+    keepalive = 2
+
+    async def scenario() -> None:
+        async with new_session(
+            broker, unique_name, f"citytwin/{unique_name}/#", keepalive=keepalive, max_pending=50
+        ) as session:
+            await session.wait_subscribed(10)
+            await asyncio.gather(
+                *(
+                    asyncio.to_thread(
+                        publish_all, broker, f"{unique_name}-p{i}", topic, per_publisher
+                    )
+                    for i, topic in enumerate(topics)
+                )
+            )
+            # nobody takes a batch for four keepalives: PINGREQ/PINGRESP must go on
+            await asyncio.sleep(4 * keepalive)
+            assert session.connected.is_set()
+            assert session.generation == 1, "the session reconnected while the consumer stalled"
+            assert session.received_total == 50, "more decoded than max_pending: no backpressure"
+
+            received: list[Received] = []
+            batches = session.batches()
+            async with asyncio.timeout(30):
+                while len(received) < len(topics) * per_publisher:
+                    batch = await anext(batches)
+                    received += batch
+                    session.ack_all(acks(batch))
+            with pytest.raises(TimeoutError):  # and nothing comes again
+                async with asyncio.timeout(1.5):
+                    received += await anext(batches)
+            assert session.generation == 1
+
+        for topic in topics:
+            payloads = [int(m.payload) for m in received if m.topic == topic]
+            assert payloads == list(range(per_publisher)), f"{topic}: lost, doubled or reordered"
+        assert len(received) == len(topics) * per_publisher
+
+    asyncio.run(scenario())
+    connects = [r for r in caplog.records if r.getMessage().startswith("connected to MQTT")]
+    assert len(connects) == 1
+    assert not [r for r in caplog.records if "lost the MQTT connection" in r.getMessage()]
+
+
+async def publish_forever(session: MqttSession, topic: str, sent: list[int]) -> None:
+    """QoS 1 publishes, ~2,000/s while connected (they come back: the session subscribes)."""
+    while True:
+        for _ in range(10):
+            if session.publish(topic, b"x" * 512, qos=1):
+                sent.append(session.generation)
+        await asyncio.sleep(0.005)
+
+
+async def consume(session: MqttSession, received: list[int]) -> None:
+    """Take every batch, note its connection, acknowledge it at once."""
+    async for batch in session.batches():
+        received.extend(message.generation for message in batch)
+        session.ack_all(acks(batch))
+
+
+@contextlib.asynccontextmanager
+async def running(*coroutines: Any) -> AsyncIterator[None]:
+    """Run ``coroutines`` in the background for the block; their failure is the test's."""
+    async with asyncio.TaskGroup() as group:
+        tasks = [group.create_task(coroutine) for coroutine in coroutines]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+
+
+def test_under_uvloop_a_broker_killed_and_restarted_only_makes_the_session_reconnect(
+    tmp_path: Path, unique_name: str
+) -> None:
+    own = start_broker(tmp_path / "mosquitto")  # the session-wide broker stays untouched
+    topic = f"citytwin/{unique_name}/echo"
+
+    async def scenario() -> None:
+        sent: list[int] = []
+        received: list[int] = []
+        session = new_session(own, unique_name, topic, keepalive=5)
+        async with (
+            session,
+            running(publish_forever(session, topic, sent), consume(session, received)),
+        ):
+            previous = 0
+            for restart in range(6):
+                await wait_until(
+                    lambda: session.subscribed.is_set() and session.generation > previous,  # noqa: B023
+                    within=30,
+                )
+                generation = previous = session.generation
+                await wait_until(
+                    lambda: received.count(generation) >= 200,  # noqa: B023
+                    within=20,
+                )
+                if restart < 5:
+                    await asyncio.to_thread(own.managed.stop, signal.SIGKILL)
+                    await asyncio.to_thread(own.managed.start)
+        assert len(set(received)) >= 6, "messages on every connection"
+
+    try:
+        uvloop.run(scenario())
+    finally:
+        own.managed.stop()
