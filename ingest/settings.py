@@ -62,7 +62,8 @@ class IngestSettings(BaseModel):
         default=4,
         ge=1,
         le=64,
-        description="Batches waiting for the writer; when full, ingest stops reading MQTT.",
+        description="Batches waiting for the writer; when full, ingest stops taking MQTT"
+        " messages (the broker's in-flight window holds the rest).",
     )
     write_retries: int = Field(
         default=3,

@@ -4,7 +4,7 @@
 when that fails it appends the batch to the spool and marks InfluxDB down. While the spool
 holds anything, new batches go behind it (order is kept) and ``replay`` drains it oldest
 first, probing InfluxDB with backoff. When the spool is full, ``store`` waits: the writer
-stops, its queue fills, ingest stops reading MQTT and the broker holds the rest.
+stops, its queue fills, ingest stops taking MQTT messages and the broker holds the rest.
 """
 
 from __future__ import annotations
