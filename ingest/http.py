@@ -49,6 +49,8 @@ from twins.topics import Channel, device_topic
 
 logger = logging.getLogger(__name__)
 
+FAIL_FAST_SECONDS = 2.0
+"""After a failed connect, how long publishes fail at once instead of connecting again."""
 HTTP_CHANNELS = {"telemetry": Channel.TELEMETRY, "event": Channel.EVENT, "state": Channel.STATE}
 
 
@@ -71,6 +73,7 @@ class IngestPublisher(contextlib.AbstractAsyncContextManager["IngestPublisher"])
         self._client: aiomqtt.Client | None = None
         self._stack = contextlib.AsyncExitStack()
         self._lock = asyncio.Lock()
+        self._failed: tuple[float, str] | None = None
         self.connections = 0
 
     async def __aexit__(
@@ -109,6 +112,12 @@ class IngestPublisher(contextlib.AbstractAsyncContextManager["IngestPublisher"])
         async with self._lock:
             if self._client is not None:
                 return self._client
+            if self._failed is not None:
+                # requests waiting behind a failed connect fail at once, not one by one
+                # after a connect timeout each
+                failed_at, reason = self._failed
+                if time.monotonic() - failed_at < FAIL_FAST_SECONDS:
+                    raise aiomqtt.MqttError(f"{reason} (less than {FAIL_FAST_SECONDS:g} s ago)")
             client = aiomqtt.Client(
                 self.host,
                 self.port,
@@ -120,9 +129,11 @@ class IngestPublisher(contextlib.AbstractAsyncContextManager["IngestPublisher"])
             )
             try:
                 await self._stack.enter_async_context(client)
-            except aiomqtt.MqttError:
+            except aiomqtt.MqttError as exc:
                 self._stack = contextlib.AsyncExitStack()
+                self._failed = (time.monotonic(), str(exc))
                 raise
+            self._failed = None
             self.connections += 1
             logger.info("HTTP ingest connected to MQTT %s:%d", self.host, self.port)
             self._client = client
@@ -283,7 +294,11 @@ def create_ingest_router(
         except aiomqtt.MqttError as exc:
             logger.error("HTTP ingest from %s for %s not published: %s", key, thing_id, exc)
             return _error(
-                503, "broker_unavailable", f"the MQTT broker is unreachable: {exc}", where
+                503,
+                "broker_unavailable",
+                f"the MQTT broker is unreachable: {exc}",
+                where,
+                **{"Retry-After": str(int(FAIL_FAST_SECONDS))},
             )
         logger.debug("HTTP ingest from %s published on %s", key, topic)
         accepted: dict[str, Any] = {"accepted": True, "thing_id": str(thing_id), "topic": topic}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import socket
@@ -10,6 +11,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
+import aiomqtt
 import httpx
 import pytest
 import uvicorn
@@ -243,3 +245,36 @@ def test_a_broken_registry_file_keeps_answering_from_the_last_good_one(
         auth=("queue-system", "queue-pass"),
     )
     assert response.status_code == 202, response.text
+
+
+def test_requests_behind_a_failed_connect_fail_at_once(broker: Broker) -> None:
+    """A broker that accepts TCP but never answers: one connect attempt, not one each."""
+    accepted: list[socket.socket] = []
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        port = silent.getsockname()[1]
+
+        def accept() -> None:
+            with contextlib.suppress(OSError):
+                while True:
+                    accepted.append(silent.accept()[0])
+
+        threading.Thread(target=accept, daemon=True).start()
+
+        async def five_requests() -> list[BaseException | None]:
+            async with IngestPublisher(
+                host="127.0.0.1",
+                port=port,
+                username=broker.service_user,
+                password=broker.service_password,
+                timeout=1.0,
+            ) as publisher:
+                return await asyncio.gather(
+                    *(publisher.publish("citytwin/x/y/telemetry", b"{}") for _ in range(5)),
+                    return_exceptions=True,
+                )
+
+        outcomes = asyncio.run(five_requests())
+    for connection in accepted:
+        connection.close()
+    assert all(isinstance(outcome, aiomqtt.MqttError) for outcome in outcomes), outcomes
+    assert len(accepted) == 1, "each waiting request connected again"
