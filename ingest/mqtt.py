@@ -501,25 +501,11 @@ class MqttSession(contextlib.AbstractAsyncContextManager["MqttSession"]):
         client = self._client
         pos = 0
         while pos < size and room > 0:
-            # fixed header: command byte, remaining length (1-4 bytes, 7 bits each)
+            bounds = _packet_bounds(buffer, pos, size)
+            if bounds is None:
+                break  # the packet is not all here yet
+            start, end, complete = bounds
             header = buffer[pos]
-            start = pos + 1
-            length = 0
-            shift = 0
-            complete = False
-            while start < size and shift < 28:
-                byte = buffer[start]
-                start += 1
-                length |= (byte & 0x7F) << shift
-                shift += 7
-                if not byte & 0x80:
-                    complete = True
-                    break
-            if not complete and shift < 28:
-                break  # header incomplete
-            end = start + length if complete else start
-            if end > size:
-                break  # body incomplete
             if complete and header & 0xF0 == _PUBLISH and not header & _PUBLISH_QOS2:
                 received = self._decode_publish(header, buffer, start, end, generation)
                 if received is not None:
@@ -548,7 +534,7 @@ class MqttSession(contextlib.AbstractAsyncContextManager["MqttSession"]):
             bounds = _packet_bounds(buffer, pos, size)
             if bounds is None:
                 break
-            end, complete = bounds
+            _, end, complete = bounds
             header = buffer[pos]
             publish = complete and header & 0xF0 == _PUBLISH
             if publish and (header & _PUBLISH_QOS or self._held_bytes < self.max_held_bytes):
@@ -667,9 +653,13 @@ class MqttSession(contextlib.AbstractAsyncContextManager["MqttSession"]):
         return info.rc == paho.MQTT_ERR_SUCCESS
 
 
-def _packet_bounds(buffer: bytes, pos: int, size: int) -> tuple[int, bool] | None:
-    """End of the packet at ``buffer[pos]`` and whether its length is well-formed (a bad
-    one ends after 4 length bytes, for paho to refuse); None while it is incomplete."""
+def _packet_bounds(buffer: bytes, pos: int, size: int) -> tuple[int, int, bool] | None:
+    """Where the body of the packet at ``buffer[pos]`` starts and ends, and whether its
+    length is well-formed (a bad one ends after 4 length bytes, for paho to refuse);
+    None while the packet is incomplete.
+
+    The fixed header is the command byte and the remaining length, 1-4 bytes of 7 bits.
+    """
     start = pos + 1
     length = 0
     shift = 0
@@ -680,5 +670,5 @@ def _packet_bounds(buffer: bytes, pos: int, size: int) -> tuple[int, bool] | Non
         shift += 7
         if not byte & 0x80:
             end = start + length
-            return (end, True) if end <= size else None
-    return (start, False) if shift >= 28 else None
+            return (start, end, True) if end <= size else None
+    return (start, start, False) if shift >= 28 else None
