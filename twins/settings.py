@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from enum import StrEnum
 from typing import Annotated
 
 from pydantic import (
@@ -31,12 +32,34 @@ def _check_account_name(value: str) -> str:
 AccountName = Annotated[str, AfterValidator(_check_account_name)]
 
 
+class TwinRole(StrEnum):
+    """What a user of the twin API is to citytwin (see docs/twins.md, "Roles").
+
+    Policies still decide, per thing, what anyone may read and write; roles add what a
+    policy cannot say: who may create things and policies in the namespaces provisioning
+    owns, and what provisioning writes into device policies.
+    """
+
+    VIEWER = "viewer"
+    """Reads device twins."""
+    OPERATOR = "operator"
+    """Reads device twins and writes their ``desiredProperties``."""
+    ADMIN = "admin"
+    """Also creates things and policies in provisioned namespaces."""
+
+
 class TwinUser(BaseModel):
     """A user of the twin HTTP API, authenticated with HTTP basic (subject ``nginx:NAME``)."""
 
     model_config = ConfigDict(extra="forbid")
 
     password: SecretStr = Field(description="The user's password for HTTP basic auth.")
+    role: TwinRole = Field(
+        default=TwinRole.VIEWER,
+        description="viewer (reads device twins), operator (also writes their"
+        " desiredProperties) or admin (also creates things and policies in provisioned"
+        " namespaces). Each twin's policy still decides what the user may read and write.",
+    )
 
 
 class TwinSettings(BaseModel):
@@ -55,7 +78,9 @@ class TwinSettings(BaseModel):
         " service on the HTTP app's address.",
     )
     username: AccountName = Field(
-        default="citytwin", description="User the citytwin components authenticate as."
+        default="citytwin",
+        description="User the citytwin components authenticate as: an admin, still checked"
+        " against each twin's policy like every other user.",
     )
     password: SecretStr = Field(
         default=SecretStr(""),

@@ -13,7 +13,7 @@ from twins.definitions import thing_for_device
 from twins.errors import DittoBadRequestError
 from twins.kinds import DeviceKind, Sector
 from twins.service.rql import SearchOptions
-from twins.service.things import _fingerprint
+from twins.service.search import _fingerprint
 
 
 @pytest.fixture

@@ -58,7 +58,7 @@ def test_events_respect_policies(
         bob.put_thing({"thingId": mine, "attributes": {"a": 0}})
         with bob.watch(namespaces=[namespace], read_timeout=30) as stream:
             client.patch(hidden, "attributes", {"a": 1})
-            client.patch(mine, "attributes", {"a": 2})
+            bob.patch(mine, "attributes", {"a": 2})
             assert next(stream) == {"thingId": mine, "attributes": {"a": 2}}
 
 

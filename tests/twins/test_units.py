@@ -86,12 +86,12 @@ def test_every_kind_makes_a_valid_thing(kind: DeviceKind) -> None:
 def test_pre_authenticated_header_only_when_enabled() -> None:
     from twins.errors import DittoUnauthorizedError
     from twins.service.auth import Authenticator
-    from twins.settings import TwinSettings
+    from twins.settings import TwinRole, TwinSettings
 
     headers = {"x-ditto-pre-authenticated": "nginx:alice"}
     trusting = Authenticator(TwinSettings(pre_authenticated_header=True), "pw")
     assert trusting.authenticate(headers).subjects == frozenset({"nginx:alice"})
-    assert not trusting.authenticate(headers).is_service
+    assert trusting.authenticate(headers).role is TwinRole.VIEWER
     with pytest.raises(DittoUnauthorizedError):
         Authenticator(TwinSettings(), "pw").authenticate(headers)
     with pytest.raises(DittoUnauthorizedError, match="issuer:subject"):

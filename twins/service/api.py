@@ -22,7 +22,7 @@ import asyncio
 import logging
 import re
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import parse_qs
@@ -39,23 +39,20 @@ from twins.errors import DittoBadRequestError, DittoError, DittoTooLargeError
 from twins.http_body import BodyTooLargeError, read_body
 from twins.models import json_depth_exceeds
 from twins.pointer import Pointer
+from twins.service.access import Access, ProvisionedNamespaces, no_namespaces
 from twins.service.auth import Authenticator, Caller
+from twins.service.conditions import Conditions
 from twins.service.errors import JSON, NotModifiedError, ditto_error_response
-from twins.service.fields import parse_fields, select_fields
-from twins.service.policies import MISSING
-from twins.service.rql import matches, parse_options, parse_rql
-from twins.service.sse import Change, ChangeHub, Subscriber, Subscription
+from twins.service.fields import parse_fields
+from twins.service.options import RequestOptions, parse_request_options
+from twins.service.policy_service import PolicyService
+from twins.service.replies import Reply
+from twins.service.resources import THING, check_policy_id, check_thing_id, parse_resource
+from twins.service.rql import parse_options, parse_rql
+from twins.service.search import ThingSearch
+from twins.service.sse import Change, ChangeHub, Subscriber, Subscription, render_change
 from twins.service.store import TwinStore
-from twins.service.things import (
-    META_FIELDS,
-    Conditions,
-    Reply,
-    Resource,
-    TwinService,
-    check_policy_id,
-    check_thing_id,
-    parse_resource,
-)
+from twins.service.things import TwinService
 from twins.settings import TwinSettings
 from twins.thing_id import NAMESPACE_PATTERN
 
@@ -67,20 +64,8 @@ MAX_IDS = 200
 _NAMESPACE = re.compile(f"^{NAMESPACE_PATTERN}$")
 
 
-def _flag(request: Request, name: str, default: bool) -> bool:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    if raw.lower() in ("true", "false"):
-        return raw.lower() == "true"
-    raise DittoBadRequestError(
-        f"the query parameter {name}={raw!r} must be true or false",
-        error="twins:parameter.invalid",
-    )
-
-
-def _fields(params: Mapping[str, str]) -> tuple[Pointer, ...] | None:
-    raw = params.get("fields")
+def _fields(params: Mapping[str, str], name: str = "fields") -> tuple[Pointer, ...] | None:
+    raw = params.get(name)
     return None if raw is None else parse_fields(raw)
 
 
@@ -107,12 +92,13 @@ def _check_channel(request: Request) -> None:
         )
 
 
-def _conditions(request: Request) -> Conditions:
-    return Conditions(request.headers.get("if-match"), request.headers.get("if-none-match"))
+def _options(request: Request, *, preconditions: bool = True) -> RequestOptions:
+    return parse_request_options(request.query_params, request.headers, preconditions=preconditions)
 
 
-def _reply_response(reply: Reply, request: Request) -> Response:
-    if not _flag(request, "response-required", True):
+def _reply_response(reply: Reply | None, options: RequestOptions) -> Response:
+    """The answer; 202 without a body when the caller asked for no response."""
+    if reply is None or not options.response_required:
         return Response(status_code=202)
     headers = {"ETag": reply.etag} if reply.etag else {}
     if reply.created:
@@ -124,13 +110,35 @@ def _reply_response(reply: Reply, request: Request) -> Response:
     return Response(reply.body, status_code=200, media_type=JSON, headers=headers)
 
 
+def _unanswered(options: RequestOptions, action: Callable[[], Reply | None]) -> Reply | None:
+    """Run ``action``; with ``response-required=false`` its refusal is logged, not answered.
+
+    Ditto answers such a request with 202 before the command runs, so a client never
+    learns that it was refused; parameters, body and credentials are checked before.
+    """
+    if options.response_required:
+        return action()
+    try:
+        action()
+    except DittoError as exc:
+        logger.info("twin request without response refused: %s", exc)
+    return None
+
+
 class TwinApi:
     """Request handlers; each authenticates, parses, and calls `TwinService`."""
 
     def __init__(
-        self, service: TwinService, authenticator: Authenticator, settings: TwinSettings
+        self,
+        service: TwinService,
+        policies: PolicyService,
+        search: ThingSearch,
+        authenticator: Authenticator,
+        settings: TwinSettings,
     ) -> None:
         self.service = service
+        self.policies = policies
+        self.searcher = search
         self.authenticator = authenticator
         self.settings = settings
 
@@ -199,20 +207,24 @@ class TwinApi:
         """POST /api/2/things: a new thing ``namespace:uuid``."""
         namespace = request.query_params.get("namespace") or self.settings.default_namespace
         _namespaces(namespace)
+        options = _options(request, preconditions=False)
         body = await self.body(request)
         if isinstance(body, dict):
             body.pop("thingId", None)
         thing_id = f"{namespace}:{uuid.uuid4()}"
-        reply = self.service.modify(
-            caller,
-            thing_id,
-            Resource("thing", ()),
-            body,
-            Conditions(if_none_match="*"),
-            merge=False,
-            allow_policy_lockout=_flag(request, "allow-policy-lockout", False),
+        reply = _unanswered(
+            options,
+            lambda: self.service.modify(
+                caller,
+                thing_id,
+                THING,
+                body,
+                Conditions(if_none_match="*"),
+                merge=False,
+                allow_policy_lockout=options.allow_policy_lockout,
+            ),
         )
-        return _reply_response(reply, request)
+        return _reply_response(reply, options)
 
     async def thing(self, request: Request) -> Response:
         """Every method on /api/2/things/{thingId}[/…]."""
@@ -220,29 +232,37 @@ class TwinApi:
         thing_id = check_thing_id(request.path_params["thing_id"])
         resource = parse_resource(request.path_params["rest"])
         _check_channel(request)
-        conditions = _conditions(request)
+        options = _options(request)
+        conditions = options.conditions
         if request.method == "GET":
-            reply = self.service.retrieve(
-                caller, thing_id, resource, _fields(request.query_params), conditions
+            fields = _fields(request.query_params)
+            reply = _unanswered(
+                options,
+                lambda: self.service.retrieve(caller, thing_id, resource, fields, conditions),
             )
-            return _reply_response(reply, request)
+            return _reply_response(reply, options)
         if request.method == "DELETE":
-            self.service.delete(caller, thing_id, resource, conditions)
-            if not _flag(request, "response-required", True):
-                return Response(status_code=202)
-            return Response(status_code=204)
+
+            def delete() -> Reply:
+                self.service.delete(caller, thing_id, resource, conditions)
+                return Reply(None)
+
+            return _reply_response(_unanswered(options, delete), options)
         merge = request.method == "PATCH"
         body = await self.body(request, merge=merge)
-        reply = self.service.modify(
-            caller,
-            thing_id,
-            resource,
-            body,
-            conditions,
-            merge=merge,
-            allow_policy_lockout=_flag(request, "allow-policy-lockout", False),
+        reply = _unanswered(
+            options,
+            lambda: self.service.modify(
+                caller,
+                thing_id,
+                resource,
+                body,
+                conditions,
+                merge=merge,
+                allow_policy_lockout=options.allow_policy_lockout,
+            ),
         )
-        return _reply_response(reply, request)
+        return _reply_response(reply, options)
 
     # -- policies -------------------------------------------------------------------------
 
@@ -250,23 +270,32 @@ class TwinApi:
         """GET/PUT/DELETE /api/2/policies/{policyId}."""
         caller = self.caller(request)
         policy_id = check_policy_id(request.path_params["policy_id"])
-        conditions = _conditions(request)
+        options = _options(request)
+        conditions = options.conditions
         if request.method == "GET":
-            return _reply_response(
-                self.service.retrieve_policy(caller, policy_id, conditions), request
+            reply = _unanswered(
+                options, lambda: self.policies.retrieve(caller, policy_id, conditions)
             )
+            return _reply_response(reply, options)
         if request.method == "DELETE":
-            self.service.delete_policy(caller, policy_id, conditions)
-            return Response(status_code=204)
+
+            def delete() -> Reply:
+                self.policies.delete(caller, policy_id, conditions)
+                return Reply(None)
+
+            return _reply_response(_unanswered(options, delete), options)
         body = await self.body(request)
-        reply = self.service.put_policy(
-            caller,
-            policy_id,
-            body,
-            conditions,
-            allow_policy_lockout=_flag(request, "allow-policy-lockout", False),
+        reply = _unanswered(
+            options,
+            lambda: self.policies.put(
+                caller,
+                policy_id,
+                body,
+                conditions,
+                allow_policy_lockout=options.allow_policy_lockout,
+            ),
         )
-        return _reply_response(reply, request)
+        return _reply_response(reply, options)
 
     async def whoami(self, request: Request) -> Response:
         """GET /api/2/whoami: the caller's subjects."""
@@ -301,7 +330,7 @@ class TwinApi:
         options = parse_options(params.get("option") or "")
         fields = _fields(params)
         body = await anyio.to_thread.run_sync(
-            self.service.search, caller, filter_node, filter_text, namespaces, options, fields
+            self.searcher.search, caller, filter_node, filter_text, namespaces, options, fields
         )
         return Response(body, media_type=JSON)
 
@@ -312,7 +341,7 @@ class TwinApi:
         filter_text = params.get("filter") or ""
         filter_node = parse_rql(filter_text) if filter_text else None
         namespaces = _namespaces(params.get("namespaces"))
-        total = await anyio.to_thread.run_sync(self.service.count, caller, filter_node, namespaces)
+        total = await anyio.to_thread.run_sync(self.searcher.count, caller, filter_node, namespaces)
         return Response(str(total), media_type=JSON)
 
     # -- change stream --------------------------------------------------------------------
@@ -332,6 +361,7 @@ class TwinApi:
             namespaces=frozenset(namespaces) if namespaces else None,
             filter=parse_rql(filter_text) if filter_text else None,
             fields=_fields(params),
+            extra_fields=_fields(params, "extraFields"),
         )
         client = request.client
         name = f"{caller.subject}@{client.host}:{client.port}" if client else caller.subject
@@ -363,39 +393,9 @@ class TwinApi:
 
     def render_event(self, subscription: Subscription, change: Change) -> bytes | None:
         """The event for one subscriber, or None when it may not or need not see it."""
-        caller = subscription.caller
-        thing: Any = change.thing
-        delta: Any = change.delta
-        if not caller.is_service:
-            enforcer = self.service.enforcer(
-                caller, self.service.store.get_policy(change.policy_id)
-            )
-            if enforcer is not None:
-                thing = enforcer.readable(thing)
-                delta = enforcer.readable(delta) if delta else {}
-                if thing is MISSING or delta is MISSING:
-                    return None
-        if subscription.filter is not None and not matches(subscription.filter, thing):
-            return None
-        if change.deleted:
-            return orjson.dumps(
-                {"thingId": change.thing_id, "_revision": change.revision, "_deleted": True}
-            )
-        payload = {
-            "thingId": change.thing_id,
-            **delta,
-            "_namespace": change.thing_id.partition(":")[0],
-            "_revision": change.revision,
-            "_modified": change.modified,
-        }
-        if subscription.fields is None:
-            for key in META_FIELDS:
-                payload.pop(key, None)
-            return orjson.dumps(payload)
-        selected = select_fields(payload, subscription.fields)
-        if not set(selected) - {"thingId", *META_FIELDS}:
-            return None
-        return orjson.dumps(selected)
+        policy = self.service.store.get_policy(change.policy_id)
+        enforcer = self.service.access.enforcer(subscription.caller, policy)
+        return render_change(subscription, change, enforcer)
 
 
 def _too_large(size: int, limit: int) -> DittoTooLargeError:
@@ -444,15 +444,29 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     )
 
 
-def create_twin_app(store: TwinStore, settings: TwinSettings, service_password: str) -> Starlette:
+def create_twin_app(
+    store: TwinStore,
+    settings: TwinSettings,
+    service_password: str,
+    provisioned_namespaces: ProvisionedNamespaces = no_namespaces,
+) -> Starlette:
     """The ASGI app serving ``/api/2/…`` over ``store``.
 
-    ``service_password`` is the password of ``settings.username``, citytwin's own account.
+    ``service_password`` is the password of ``settings.username``, citytwin's own account;
+    ``provisioned_namespaces`` says which namespaces provisioning owns right now (only
+    admins create things and policies there).
     """
     store.ensure_indexes(settings.indexed_paths)
     hub = ChangeHub(settings.sse_queue_size)
-    service = TwinService(store, hub, settings.max_body_bytes)
-    api = TwinApi(service, Authenticator(settings, service_password), settings)
+    access = Access(provisioned_namespaces)
+    service = TwinService(store, hub, settings.max_body_bytes, access)
+    api = TwinApi(
+        service,
+        PolicyService(store, access),
+        ThingSearch(store, access),
+        Authenticator(settings, service_password),
+        settings,
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -3,7 +3,8 @@
 A basic-auth user ``alice`` is the subject ``nginx:alice``, as behind Ditto's nginx. The
 ``x-ditto-pre-authenticated`` header (``nginx:alice`` or ``issuer:subject,…``) is
 honoured only when `TwinSettings.pre_authenticated_header` says a trusted proxy sets it.
-The account ``TwinSettings.username`` is citytwin's own and may do everything.
+The account ``TwinSettings.username`` is citytwin's own, with the ``admin`` role; like
+every caller it is checked against each thing's policy (Ditto has no super-user).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from twins.errors import DittoUnauthorizedError
-from twins.settings import TwinSettings
+from twins.settings import TwinRole, TwinSettings
 
 SUBJECT_ISSUER = "nginx"
 PRE_AUTHENTICATED_HEADER = "x-ditto-pre-authenticated"
@@ -24,10 +25,10 @@ REALM = 'Basic realm="citytwin twins", charset="UTF-8"'
 
 @dataclass(slots=True, frozen=True)
 class Caller:
-    """The authenticated caller: its subjects, and whether it is citytwin itself."""
+    """The authenticated caller: its subjects and its role."""
 
     subjects: frozenset[str]
-    is_service: bool = False
+    role: TwinRole = TwinRole.VIEWER
 
     @property
     def subject(self) -> str:
@@ -42,9 +43,20 @@ class Authenticator:
         self._passwords: dict[str, bytes] = {
             name: user.password.get_secret_value().encode() for name, user in settings.users.items()
         }
-        self._service_username = settings.username
         self._passwords[settings.username] = service_password.encode()
+        self._roles: dict[str, TwinRole] = {
+            f"{SUBJECT_ISSUER}:{name}": user.role for name, user in settings.users.items()
+        }
+        self._roles[f"{SUBJECT_ISSUER}:{settings.username}"] = TwinRole.ADMIN
         self._trust_header = settings.pre_authenticated_header
+
+    def role(self, subjects: frozenset[str]) -> TwinRole:
+        """The strongest role of any of ``subjects`` (viewer for subjects nobody set up)."""
+        roles = {self._roles.get(subject, TwinRole.VIEWER) for subject in subjects}
+        for role in (TwinRole.ADMIN, TwinRole.OPERATOR):
+            if role in roles:
+                return role
+        return TwinRole.VIEWER
 
     def authenticate(self, headers: Mapping[str, str]) -> Caller:
         """The caller of a request with these headers, or a 401."""
@@ -57,8 +69,7 @@ class Authenticator:
                         f"the {PRE_AUTHENTICATED_HEADER} header {forwarded!r} is not a list"
                         " of 'issuer:subject'"
                     )
-                service = f"{SUBJECT_ISSUER}:{self._service_username}"
-                return Caller(subjects, is_service=service in subjects)
+                return Caller(subjects, self.role(subjects))
         header = headers.get("authorization")
         if not header:
             raise _unauthorized("no credentials were sent (use HTTP basic authentication)")
@@ -78,10 +89,8 @@ class Authenticator:
             or not hmac.compare_digest(expected, password.encode())
         ):
             raise _unauthorized(f"wrong user name or password for user {username!r}")
-        return Caller(
-            frozenset({f"{SUBJECT_ISSUER}:{username}"}),
-            is_service=username == self._service_username,
-        )
+        subjects = frozenset({f"{SUBJECT_ISSUER}:{username}"})
+        return Caller(subjects, self.role(subjects))
 
 
 def _unauthorized(message: str) -> DittoUnauthorizedError:

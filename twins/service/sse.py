@@ -4,6 +4,13 @@ Each subscriber has a bounded queue of changes. A subscriber that falls behind b
 than its queue holds is not allowed to grow memory: its queue is emptied and its stream
 closed (an SSE client reconnects and reads the current state). Filtering, policy pruning
 and rendering happen in the subscriber's own stream task, so publishing stays cheap.
+
+An event is rendered as Ditto does (`render_change`): the changed data the caller may
+read (nothing at all when it may read none of it), with ``thingId``, ``_namespace``,
+``_revision`` and ``_modified``; ``extraFields`` enrich it with unchanged parts of the
+thing (as far as the caller may read them) *before* ``filter`` is tested, so
+``filter=eq(attributes/site,"x")`` matches a feature change only with
+``extraFields=attributes/site``; ``fields`` then select what is sent.
 """
 
 from __future__ import annotations
@@ -14,9 +21,14 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from twins.pointer import Pointer
 from twins.service.auth import Caller
-from twins.service.rql import Node
+from twins.service.fields import select_fields
+from twins.service.policies import MISSING, Enforcer
+from twins.service.rql import Node, matches
+from twins.service.views import META_FIELDS, readable_change, readable_thing
 
 logger = logging.getLogger(__name__)
 
@@ -41,13 +53,15 @@ class Change:
 
 @dataclass(slots=True, frozen=True)
 class Subscription:
-    """What a subscriber asked for (``ids``, ``namespaces``, ``filter``, ``fields``)."""
+    """What a subscriber asked for (``ids``, ``namespaces``, ``filter``, ``fields``,
+    ``extraFields``)."""
 
     caller: Caller
     ids: frozenset[str] | None = None
     namespaces: frozenset[str] | None = None
     filter: Node | None = None
     fields: tuple[Pointer, ...] | None = None
+    extra_fields: tuple[Pointer, ...] | None = None
 
 
 @dataclass(slots=True, eq=False)
@@ -118,3 +132,47 @@ class ChangeHub:
                 subscriber.queue.get_nowait()
             subscriber.queue.put_nowait(None)
         self._subscribers.clear()
+
+
+def render_change(subscription: Subscription, change: Change, enforcer: Enforcer) -> bytes | None:
+    """The event one subscriber receives, or None when it may not or need not see it."""
+    thing = readable_thing(enforcer, change.thing)
+    if thing is MISSING:
+        return None
+    namespace = change.thing_id.partition(":")[0]
+    event: dict[str, Any] = {"thingId": change.thing_id}
+    if not change.deleted:
+        delta = readable_change(enforcer, change.delta)
+        if delta is None:
+            return None
+        event.update(delta)
+    event.update(
+        {"_namespace": namespace, "_revision": change.revision, "_modified": change.modified}
+    )
+    if subscription.extra_fields is not None:
+        extra = select_fields(thing, subscription.extra_fields)
+        event = _enriched(extra, event)
+    if subscription.filter is not None and not matches(subscription.filter, event):
+        return None
+    if change.deleted:
+        return orjson.dumps(
+            {"thingId": change.thing_id, "_revision": change.revision, "_deleted": True}
+        )
+    if subscription.fields is None:
+        return orjson.dumps({key: value for key, value in event.items() if key not in META_FIELDS})
+    selected = select_fields(event, subscription.fields)
+    if not set(selected) - {"thingId", *META_FIELDS}:
+        return None
+    return orjson.dumps(selected)
+
+
+def _enriched(extra: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
+    """``event`` with ``extra`` filled in where the event says nothing (its ``null``s stay)."""
+    result = dict(extra)
+    for key, value in event.items():
+        below = result.get(key)
+        if isinstance(value, dict) and isinstance(below, dict):
+            result[key] = _enriched(below, value)
+        else:
+            result[key] = value
+    return result
