@@ -196,3 +196,27 @@ def test_a_resource_path_enforcement_cannot_walk_is_refused(
     with twin_server.session("bob") as bob:
         searched = bob.get(f"{twin_server.url}/api/2/search/things/count")
         assert searched.status_code == 200
+
+
+def test_write_without_read_gets_dittos_answer(
+    twin_server: TwinServer, client: DittoClient, namespace: str
+) -> None:
+    """A subject that may write a thing but not read it creates and replaces it blind."""
+    thing_id = f"{namespace}:blind"
+    policy = default_policy(thing_id, "nginx:citytwin")
+    policy["entries"]["blind-writer"] = {
+        "subjects": {"nginx:bob": {"type": "integration"}},
+        "resources": {"thing:/": {"grant": ["WRITE"], "revoke": ["READ"]}},
+    }
+    client.put_policy(policy)
+    url = _thing(twin_server, thing_id)
+    body = {"policyId": thing_id, "attributes": {"a": 1}}
+    with twin_server.session("bob") as bob:
+        created = bob.put(url, json=body)
+        assert created.status_code == 201
+        assert created.json() == {"thingId": thing_id}
+        replaced = bob.put(url, json={**body, "attributes": {"a": 2}})
+        assert replaced.status_code == 204
+        assert bob.put(f"{url}/attributes/a", json=3).status_code == 204
+        assert bob.get(url).status_code == 404
+    assert client.get(thing_id, "attributes/a") == 3
