@@ -23,8 +23,8 @@ from prometheus_client import make_asgi_app
 from citytwin.console.routes import console_router
 from citytwin.paths import StatePaths
 from citytwin.settings import CitytwinSettings
-from citytwin.stack import Secrets, operator_subjects, registry_path, twin_client
-from citytwin.twin_provisioning import ensure_twins
+from citytwin.stack import Secrets, registry_path, twin_client
+from citytwin.twin_provisioning import TwinAccess, ensure_twins, provisioned_namespaces
 from ingest.http import create_ingest_router
 from twins.client import DittoClient
 from twins.errors import DittoError
@@ -116,8 +116,7 @@ async def keep_twins_provisioned(settings: CitytwinSettings, secrets: Secrets) -
                     ensure_twins,
                     client,
                     registry,
-                    f"nginx:{settings.twins.username}",
-                    operator_subjects(settings),
+                    TwinAccess.from_settings(settings.twins),
                 )
             return
         except (DittoError, requests.ConnectionError) as exc:
@@ -136,7 +135,9 @@ def _embedded_twin_app(
     store = TwinStore.open(paths.twins_db)
     resources.callback(store.close)
     logger.info("embedded twin service on %s", paths.twins_db)
-    twin_app = create_twin_app(store, settings.twins, secrets.twins)
+    twin_app = create_twin_app(
+        store, settings.twins, secrets.twins, provisioned_namespaces(registry_path(settings))
+    )
     # routed to, not run as the main app, so its own lifespan does not run: end open
     # change streams here or uvicorn waits for them at shutdown
     resources.callback(twin_app.state.twin_service.hub.close)

@@ -101,11 +101,6 @@ def registry_path(settings: CitytwinSettings) -> Path:
     return path
 
 
-def operator_subjects(settings: CitytwinSettings) -> tuple[str, ...]:
-    """Ditto subjects of the configured twin users, who may read device twins."""
-    return tuple(f"nginx:{name}" for name in sorted(settings.twins.users))
-
-
 def preflight(settings: CitytwinSettings) -> list[str]:
     """Everything that would stop the stack from starting, one line each."""
     programs = []

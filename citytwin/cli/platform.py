@@ -27,13 +27,12 @@ from citytwin.stack import (
     child_specs,
     http_base_url,
     load_secrets,
-    operator_subjects,
     preflight,
     twin_client,
 )
 from citytwin.status import collect_status, status_as_json
 from citytwin.supervisor import Supervisor, SupervisorError
-from citytwin.twin_provisioning import ensure_twins
+from citytwin.twin_provisioning import TwinAccess, ensure_twins
 from simulators.errors import ScenarioError
 from twins.errors import DittoError
 from twins.registry import Registry, RegistrySpec
@@ -238,9 +237,7 @@ def provision_command(
     typer.echo(text("credentials_at", language, path=paths.device_credentials.resolve()))
     try:
         with twin_client(settings, secrets.twins) as client:
-            twins = ensure_twins(
-                client, registry, f"nginx:{settings.twins.username}", operator_subjects(settings)
-            )
+            twins = ensure_twins(client, registry, TwinAccess.from_settings(settings.twins))
     except (DittoError, requests.ConnectionError) as exc:
         typer.echo(text("twins_later", language, error=exc), err=True)
     else:
