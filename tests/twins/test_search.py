@@ -168,3 +168,46 @@ def test_a_forged_cursor_is_refused(twin_server: TwinServer, http: requests.Sess
     )
     assert response.status_code == 400
     assert response.json()["error"] == "thing-search:option.invalid"
+
+
+@pytest.fixture
+def tagged(client: DittoClient, namespace: str) -> dict[str, str]:
+    """Things whose ``tags`` are an array, a scalar, empty, null or missing."""
+    attributes: dict[str, dict[str, object]] = {
+        "list": {"tags": ["lobby", "east"], "floors": [1, 2]},
+        "scalar": {"tags": "lobby", "floors": 3},
+        "empty-list": {"tags": [], "note": ""},
+        "null": {"tags": None, "note": {}},
+        "missing": {"note": "x"},
+    }
+    ids = {}
+    for name, values in attributes.items():
+        thing_id = f"{namespace}:{name}"
+        client.put_thing({"thingId": thing_id, "attributes": values})
+        ids[thing_id] = name
+    return ids
+
+
+@pytest.mark.parametrize(
+    ("rql", "expected"),
+    [
+        ('eq(attributes/tags,"lobby")', ["list", "scalar"]),
+        ('eq(attributes/tags,"east")', ["list"]),
+        ('in(attributes/tags,"east","west")', ["list"]),
+        ("gt(attributes/floors,1)", ["list", "scalar"]),
+        ('like(attributes/tags,"ea*")', ["list"]),
+        # ne: only things that have the field, and no element equal
+        ('ne(attributes/tags,"lobby")', ["empty-list", "null"]),
+        ('not(eq(attributes/tags,"lobby"))', ["empty-list", "missing", "null"]),
+        ("empty(attributes/tags)", ["empty-list", "missing", "null"]),
+        ("empty(attributes/note)", ["empty-list", "list", "null", "scalar"]),
+        ("not(empty(attributes/tags))", ["list", "scalar"]),
+        ("exists(attributes/tags)", ["empty-list", "list", "null", "scalar"]),
+    ],
+)
+def test_arrays_ne_and_empty_as_ditto_searches(
+    client: DittoClient, namespace: str, tagged: dict[str, str], rql: str, expected: list[str]
+) -> None:
+    found = client.search(rql, namespaces=[namespace], sort="+thingId")
+    assert sorted(tagged[str(thing_id)] for thing_id in _ids(list(found))) == expected
+    assert client.count(rql, namespaces=[namespace]) == len(expected)

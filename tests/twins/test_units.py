@@ -10,7 +10,8 @@ from twins.kinds import DeviceKind, Sector
 from twins.models import Thing
 from twins.pointer import delete_at, merge_patch, parse_pointer, set_at
 from twins.service.fields import parse_fields, select_fields
-from twins.service.rql import Compare, Logical, matches, parse_options, parse_rql
+from twins.service.rql import Compare, Logical, Op, parse_options, parse_rql
+from twins.service.rql_match import matches
 
 
 def test_pointer_parsing() -> None:
@@ -58,10 +59,10 @@ def test_field_selector_groups_and_wildcards() -> None:
 def test_rql_tree() -> None:
     node = parse_rql('and(eq(attributes/site,"a\\"b"),in(_revision,1,2.5e1))')
     assert node == Logical(
-        "and",
+        Op.AND,
         (
-            Compare("eq", ("attributes", "site"), ('a"b',)),
-            Compare("in", ("_revision",), (1, 25.0)),
+            Compare(Op.EQ, ("attributes", "site"), ('a"b',)),
+            Compare(Op.IN, ("_revision",), (1, 25.0)),
         ),
     )
     assert parse_options("sort(+thingId,-attributes/a),size(3)").size == 3
@@ -73,7 +74,8 @@ def test_rql_types_never_mix() -> None:
     assert not matches(parse_rql('eq(attributes/n,"5")'), thing)
     assert not matches(parse_rql("eq(attributes/b,1)"), thing)
     assert not matches(parse_rql('gt(attributes/s,"9")'), thing)
-    assert matches(parse_rql("ne(attributes/missing,1)"), thing)
+    assert not matches(parse_rql("ne(attributes/missing,1)"), thing)
+    assert matches(parse_rql("not(eq(attributes/missing,1))"), thing)
 
 
 @pytest.mark.parametrize("kind", list(DeviceKind))

@@ -21,7 +21,8 @@ import orjson
 
 from twins.errors import DittoPreconditionFailedError
 from twins.service.errors import NotModifiedError
-from twins.service.rql import Node, matches
+from twins.service.rql import Node
+from twins.service.rql_match import matches
 
 
 class IfEqual(StrEnum):

@@ -1,19 +1,29 @@
-"""RQL, the query language of Ditto's search: parsed here, run as SQL or on one thing.
+"""RQL, the query language of Ditto's search: parsed here into one tree of `Node`s.
 
-    query   := logical | compare | exists
+    query   := logical | compare | test
     logical := ("and" | "or") "(" query ("," query)* ")" | "not" "(" query ")"
     compare := ("eq"|"ne"|"gt"|"ge"|"lt"|"le"|"like"|"ilike") "(" field "," value ")"
              | "in" "(" field "," value ("," value)* ")"
-    exists  := "exists" "(" field ")"
+    test    := ("exists" | "empty") "(" field ")"
     field   := thingId | policyId | definition | _namespace | _revision | _created
              | _modified | attributes/… | features/…    (``features/*/…``: any feature)
     value   := "string" | 'string' | number | true | false | null
 
-Types never mix, as in Ditto: ``gt(features/queue/properties/waiting,5)`` matches numbers
-above 5 only, ``eq(x,"5")`` matches the string only. ``like``/``ilike`` take ``*`` (any
-run of characters) and ``?`` (one). ``ne`` and ``not`` also match things that lack the
-field. The same tree becomes an SQL condition (`to_sql`) for the search and a Python
-predicate (`matches`) for the change stream, so both agree on what matches.
+Ditto's semantics (its search indexes every element of an array):
+
+* types never mix: ``gt(features/queue/properties/waiting,5)`` matches numbers above 5
+  only, ``eq(x,"5")`` matches the string only;
+* a comparison with a field that holds an array matches when any element does:
+  ``eq(attributes/tags,"lobby")`` matches ``"tags": ["lobby", "east"]``;
+* ``ne(x,v)`` matches only things that have ``x`` (and no element equal to ``v``);
+  ``not(eq(x,v))`` also matches things without ``x``;
+* ``exists(x)``: ``x`` is there (``null`` included); ``empty(x)``: ``x`` is absent,
+  ``null``, ``""``, ``[]`` or ``{}``;
+* ``like``/``ilike`` take ``*`` (any run of characters) and ``?`` (one).
+
+The same tree becomes an SQL condition for the search (`twins.service.rql_sql`) and a
+Python predicate for conditions and the change stream (`twins.service.rql_match`); a
+property test (tests/twins/test_rql_properties.py) checks that both agree.
 
 Options: ``sort(+thingId,-attributes/site),size(50),cursor(…)``; ``limit(offset,count)``
 is accepted for old clients.
@@ -22,16 +32,37 @@ is accepted for old clients.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from enum import StrEnum
 
 from twins.errors import DittoBadRequestError, InvalidPointerError
 from twins.pointer import Pointer, parse_pointer
 
 Scalar = str | int | float | bool | None
 
-COMPARISONS = frozenset({"eq", "ne", "gt", "ge", "lt", "le", "like", "ilike", "in"})
-ORDERINGS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
+
+class Op(StrEnum):
+    """The operators of RQL."""
+
+    EQ = "eq"
+    NE = "ne"
+    GT = "gt"
+    GE = "ge"
+    LT = "lt"
+    LE = "le"
+    IN = "in"
+    LIKE = "like"
+    ILIKE = "ilike"
+    EXISTS = "exists"
+    EMPTY = "empty"
+    AND = "and"
+    OR = "or"
+    NOT = "not"
+
+
+COMPARISONS = frozenset({Op.EQ, Op.NE, Op.GT, Op.GE, Op.LT, Op.LE, Op.LIKE, Op.ILIKE, Op.IN})
+ORDERINGS = {Op.GT: ">", Op.GE: ">=", Op.LT: "<", Op.LE: "<="}
+PATTERNS = frozenset({Op.LIKE, Op.ILIKE})
 COLUMNS = {
     "thingId": ("thing_id", "text"),
     "policyId": ("policy_id", "text"),
@@ -44,7 +75,6 @@ JSON_ROOTS = frozenset({"definition", "attributes", "features"})
 MAX_QUERY_LENGTH = 8192
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 MAX_DEPTH = 32
-_SIMPLE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 
 
@@ -52,7 +82,7 @@ _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 class Compare:
     """``op(field, value…)``."""
 
-    op: str
+    op: Op
     field: Pointer
     values: tuple[Scalar, ...]
 
@@ -65,14 +95,21 @@ class Exists:
 
 
 @dataclass(slots=True, frozen=True)
+class Empty:
+    """``empty(field)``: absent, null, ``""``, ``[]`` or ``{}``."""
+
+    field: Pointer
+
+
+@dataclass(slots=True, frozen=True)
 class Logical:
     """``and(…)``, ``or(…)`` or ``not(…)`` (one child)."""
 
-    op: str
+    op: Op
     children: tuple[Node, ...]
 
 
-Node = Compare | Exists | Logical
+Node = Compare | Exists | Empty | Logical
 
 
 @dataclass(slots=True, frozen=True)
@@ -83,14 +120,6 @@ class SearchOptions:
     size: int | None = None
     cursor: str | None = None
     offset: int | None = None  # from the deprecated limit(offset,count)
-
-
-@dataclass(slots=True)
-class SqlCondition:
-    """An SQL condition on table ``things`` and its parameters."""
-
-    text: str
-    params: list[Any] = field(default_factory=list)
 
 
 def _invalid(text: str, position: int, reason: str) -> DittoBadRequestError:
@@ -140,31 +169,35 @@ class _Parser:
         start = self.position
         op = self.name()
         if not op:
-            raise self.fail("expected an operator such as eq, and, exists")
+            raise self.fail("expected an operator such as eq, and, exists, empty")
         self.expect("(")
         node: Node
-        if op in ("and", "or"):
+        try:
+            operator = Op(op)
+        except ValueError:
+            self.position = start
+            raise self.fail(f"unknown operator {op!r}") from None
+        if operator in (Op.AND, Op.OR):
             children = [self.query(depth + 1)]
             while self.peek() == ",":
                 self.position += 1
                 children.append(self.query(depth + 1))
-            node = Logical(op, tuple(children))
-        elif op == "not":
-            node = Logical(op, (self.query(depth + 1),))
-        elif op == "exists":
+            node = Logical(operator, tuple(children))
+        elif operator is Op.NOT:
+            node = Logical(operator, (self.query(depth + 1),))
+        elif operator is Op.EXISTS:
             node = Exists(self.field())
-        elif op in COMPARISONS:
+        elif operator is Op.EMPTY:
+            node = Empty(self.field())
+        else:
             path = self.field()
             self.expect(",")
             values = [self.value()]
-            while op == "in" and self.peek() == ",":
+            while operator is Op.IN and self.peek() == ",":
                 self.position += 1
                 values.append(self.value())
-            node = Compare(op, path, tuple(values))
+            node = Compare(operator, path, tuple(values))
             self.check_types(node, start)
-        else:
-            self.position = start
-            raise self.fail(f"unknown operator {op!r}")
         self.expect(")")
         return node
 
@@ -223,7 +256,7 @@ class _Parser:
             if node.op in ORDERINGS and (value is None or isinstance(value, bool)):
                 self.position = start
                 raise self.fail(f"{node.op} needs a number or a string, not {value!r}")
-            if node.op in ("like", "ilike") and not isinstance(value, str):
+            if node.op in PATTERNS and not isinstance(value, str):
                 self.position = start
                 raise self.fail(f"{node.op} needs a quoted pattern, not {value!r}")
 
@@ -352,109 +385,6 @@ def _int_option(text: str, raw: str, what: str, minimum: int) -> int:
     return value
 
 
-# -- SQL ---------------------------------------------------------------------------------
-
-
-def json_path(pointer: Pointer) -> str:
-    """SQLite's path for a pointer: ``$.attributes.site``, quoting unusual keys."""
-    return "$" + "".join(f".{key}" if _SIMPLE_KEY.match(key) else f'."{key}"' for key in pointer)
-
-
-def sql_literal(text: str) -> str:
-    """A single-quoted SQL string literal (paths must be literal to use the indexes)."""
-    return "'" + text.replace("'", "''") + "'"
-
-
-def value_expression(pointer: Pointer, source: str = "doc") -> tuple[str, str | None]:
-    """``(value expression, JSON type expression or None for plain columns)``."""
-    if pointer[0] in COLUMNS:
-        return COLUMNS[pointer[0]][0], None
-    path = sql_literal(json_path(pointer))
-    return f"json_extract({source}, {path})", f"json_type({source}, {path})"
-
-
-def to_sql(node: Node) -> SqlCondition:
-    """The node as an SQL condition over ``things``; index-friendly for plain ``and``."""
-    condition = SqlCondition("")
-    condition.text = _sql(node, condition.params)
-    return condition
-
-
-def _sql(node: Node, params: list[Any]) -> str:
-    if isinstance(node, Logical):
-        if node.op == "not":
-            return f"NOT coalesce(({_sql(node.children[0], params)}), 0)"
-        joiner = " AND " if node.op == "and" else " OR "
-        return "(" + joiner.join(f"({_sql(child, params)})" for child in node.children) + ")"
-    path = node.field
-    if "*" in path:
-        star = path.index("*")
-        if not isinstance(node, Exists) and star == len(path) - 1:
-            return "0"  # a whole feature never equals a scalar
-        inner_node: Compare | Exists = (
-            Exists(path[star + 1 :] or ("",))
-            if isinstance(node, Exists)
-            else Compare(node.op, path[star + 1 :], node.values)
-        )
-        inner = _leaf_sql(inner_node, params, source="w.value")
-        feature_path = sql_literal(json_path(path[:star]))
-        return f"EXISTS (SELECT 1 FROM json_each(doc, {feature_path}) AS w WHERE {inner})"
-    return _leaf_sql(node, params, source="doc")
-
-
-def _leaf_sql(node: Compare | Exists, params: list[Any], *, source: str) -> str:
-    if isinstance(node, Exists):
-        if node.field == ("",):  # features/* itself
-            return "1"
-        value, json_type = value_expression(node.field, source)
-        return f"{json_type} IS NOT NULL" if json_type else f"{value} IS NOT NULL"
-    if node.op == "ne":
-        return f"NOT coalesce(({_equal(node.field, node.values[0], params, source)}), 0)"
-    if node.op == "eq":
-        return _equal(node.field, node.values[0], params, source)
-    if node.op == "in":
-        return "(" + " OR ".join(_equal(node.field, v, params, source) for v in node.values) + ")"
-    value, json_type = value_expression(node.field, source)
-    operand = node.values[0]
-    if node.op in ("like", "ilike"):
-        assert isinstance(operand, str)
-        pattern = operand.replace("[", "[[]")
-        guard = f" AND {json_type} = 'text'" if json_type else ""
-        if node.op == "ilike":
-            params.append(pattern.lower())
-            return f"(citytwin_lower({value}) GLOB ?{guard})"
-        params.append(pattern)
-        return f"({value} GLOB ?{guard})"
-    params.append(operand)
-    return f"({value} {ORDERINGS[node.op]} ?{_type_guard(node.field, operand, json_type)})"
-
-
-def _equal(path: Pointer, operand: Scalar, params: list[Any], source: str) -> str:
-    value, json_type = value_expression(path, source)
-    if json_type is None:
-        if operand is None or isinstance(operand, bool):
-            return "0"
-    elif operand is None:
-        return f"{json_type} = 'null'"
-    elif isinstance(operand, bool):
-        return f"{json_type} = '{'true' if operand else 'false'}'"
-    params.append(operand)
-    return f"({value} = ?{_type_guard(path, operand, json_type)})"
-
-
-def _type_guard(path: Pointer, operand: Scalar, json_type: str | None) -> str:
-    if json_type is None:
-        column_type = COLUMNS[path[0]][1]
-        wanted = "text" if isinstance(operand, str) else "integer"
-        return "" if column_type == wanted else " AND 0"
-    if isinstance(operand, str):
-        return f" AND {json_type} = 'text'"
-    return f" AND {json_type} IN ('integer', 'real')"
-
-
-# -- Python ------------------------------------------------------------------------------
-
-
 def referenced_fields(node: Node | None) -> tuple[Pointer, ...]:
     """Every field ``node`` tests, in order (a policy must let the caller read each one)."""
     if node is None:
@@ -462,75 +392,3 @@ def referenced_fields(node: Node | None) -> tuple[Pointer, ...]:
     if isinstance(node, Logical):
         return tuple(path for child in node.children for path in referenced_fields(child))
     return (node.field,)
-
-
-def matches(node: Node, document: dict[str, Any]) -> bool:
-    """True when ``document`` (a thing with its ``_`` fields) matches ``node``."""
-    if isinstance(node, Logical):
-        if node.op == "not":
-            return not matches(node.children[0], document)
-        results = (matches(child, document) for child in node.children)
-        return all(results) if node.op == "and" else any(results)
-    found = _values(document, node.field)
-    if isinstance(node, Exists):
-        return bool(found)
-    if node.op == "ne":
-        return not any(_same(value, node.values[0]) for value in found)
-    if node.op in ("eq", "in"):
-        return any(_same(value, operand) for value in found for operand in node.values)
-    operand = node.values[0]
-    if node.op in ("like", "ilike"):
-        assert isinstance(operand, str)
-        if node.op == "ilike":
-            regex = _like_regex(operand.lower())
-            return any(isinstance(v, str) and regex.fullmatch(v.lower()) for v in found)
-        regex = _like_regex(operand)
-        return any(isinstance(value, str) and regex.fullmatch(value) for value in found)
-    return any(_ordered(value, node.op, operand) for value in found)
-
-
-def _values(document: Any, path: Pointer) -> list[Any]:
-    if not path:
-        return [document]
-    if not isinstance(document, dict):
-        return []
-    head, rest = path[0], path[1:]
-    if head == "*":
-        return [value for child in document.values() for value in _values(child, rest)]
-    if head not in document:
-        return []
-    return _values(document[head], rest)
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "structure"
-
-
-def _same(value: Any, operand: Scalar) -> bool:
-    return _kind(value) == _kind(operand) and bool(value == operand)
-
-
-def _ordered(value: Any, op: str, operand: Scalar) -> bool:
-    kind = _kind(value)
-    if kind != _kind(operand) or kind not in ("number", "string"):
-        return False
-    if op == "gt":
-        return bool(value > operand)
-    if op == "ge":
-        return bool(value >= operand)
-    if op == "lt":
-        return bool(value < operand)
-    return bool(value <= operand)
-
-
-def _like_regex(pattern: str) -> re.Pattern[str]:
-    parts = (".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.compile("".join(parts), flags=re.DOTALL)

@@ -27,7 +27,8 @@ from twins.pointer import Pointer
 from twins.service.auth import Caller
 from twins.service.fields import select_fields
 from twins.service.policies import MISSING, Enforcer
-from twins.service.rql import Node, matches
+from twins.service.rql import Node
+from twins.service.rql_match import matches
 from twins.service.views import META_FIELDS, readable_change, readable_thing
 
 logger = logging.getLogger(__name__)

@@ -28,7 +28,8 @@ from typing import Any
 import orjson
 
 from twins.pointer import parse_pointer
-from twins.service.rql import Node, json_path, sql_literal, to_sql, value_expression
+from twins.service.rql import Node
+from twins.service.rql_sql import json_path, sql_literal, to_sql, value_expression
 
 logger = logging.getLogger(__name__)
 
@@ -251,13 +252,23 @@ class TwinStore:
         return store
 
     def ensure_indexes(self, indexed_paths: Sequence[str]) -> None:
-        """Create the expression index of each JSON path (``attributes/site``) if missing."""
+        """Create the expression indexes of each JSON path (``attributes/site``) if missing.
+
+        Two per path: its value, for comparisons, and its JSON type, so that the branch of
+        a comparison that looks into arrays (``json_type(…) = 'array'``, see
+        `twins.service.rql_sql`) is an index lookup too and the OR of both stays indexed.
+        """
         with self._lock:
             for text in indexed_paths:
                 pointer = parse_pointer(text, where="indexed path")
                 name = "things_ix_" + re.sub(r"[^A-Za-z0-9]+", "_", "_".join(pointer))
-                expression = f"json_extract(doc, {sql_literal(json_path(pointer))})"
-                self._writer.execute(f"CREATE INDEX IF NOT EXISTS {name} ON things({expression})")
+                path = sql_literal(json_path(pointer))
+                self._writer.execute(
+                    f"CREATE INDEX IF NOT EXISTS {name} ON things(json_extract(doc, {path}))"
+                )
+                self._writer.execute(
+                    f"CREATE INDEX IF NOT EXISTS {name}_type ON things(json_type(doc, {path}))"
+                )
 
     def close(self) -> None:
         """Close every connection (checkpointing the WAL into the file)."""
