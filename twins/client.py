@@ -358,9 +358,14 @@ class DittoClient:
         namespaces: Sequence[str] = (),
         filter: str | None = None,
         fields: str | None = None,
+        extra_fields: str | None = None,
         read_timeout: float | None = None,
     ) -> ChangeStream:
         """Subscribe to changes (server-sent events): the changed part of each thing.
+
+        As in Ditto, ``filter`` is tested against the changed part only, enriched first
+        with ``extra_fields`` (unchanged parts of the thing, e.g. ``attributes/site``),
+        which the events then carry too.
 
         The subscription is live when this returns; iterate the stream for changes, and
         close it (or use it as a context manager) when done. It ends when the server closes
@@ -376,6 +381,8 @@ class DittoClient:
             params["filter"] = filter
         if fields:
             params["fields"] = fields
+        if extra_fields:
+            params["extraFields"] = extra_fields
         response = self.request(
             "GET",
             "/api/2/things",

@@ -8,6 +8,7 @@ import pytest
 
 from tests.twins.conftest import TwinServer
 from twins.client import DittoClient
+from twins.definitions import default_policy
 from twins.errors import DittoBadRequestError
 from twins.service.auth import Caller
 from twins.service.sse import Change, ChangeHub, Subscription
@@ -84,3 +85,50 @@ async def test_slow_subscriber_is_closed_not_grown() -> None:
     assert slow.dropped
     assert len(hub) == 0
     assert await asyncio.wait_for(slow.queue.get(), 1) is None
+
+
+def test_filter_sees_the_changed_data_and_extra_fields(client: DittoClient, namespace: str) -> None:
+    """As in Ditto: a filter on an unchanged attribute needs it in extraFields."""
+    thing_id = f"{namespace}:counter-1"
+    client.put_thing({"thingId": thing_id, "attributes": {"site": "a"}})
+    site = 'eq(attributes/site,"a")'
+    with (
+        client.watch(ids=[thing_id], filter=site, read_timeout=30) as bare,
+        client.watch(
+            ids=[thing_id], filter=site, extra_fields="attributes/site", read_timeout=30
+        ) as enriched,
+    ):
+        client.patch(thing_id, "features", {"queue": {"properties": {"waiting": 6}}})
+        client.patch(thing_id, "attributes", {"site": "a", "floor": 2})
+        assert next(enriched) == {
+            "thingId": thing_id,
+            "attributes": {"site": "a"},
+            "features": {"queue": {"properties": {"waiting": 6}}},
+        }
+        assert next(enriched) == {"thingId": thing_id, "attributes": {"site": "a", "floor": 2}}
+        # without extraFields the feature change carried no site: only the second matched
+        assert next(bare) == {"thingId": thing_id, "attributes": {"site": "a", "floor": 2}}
+
+
+def test_a_change_the_caller_may_not_read_sends_nothing(
+    twin_server: TwinServer, client: DittoClient, namespace: str
+) -> None:
+    thing_id = f"{namespace}:partly-secret"
+    policy = default_policy(thing_id, "nginx:citytwin")
+    policy["entries"]["bob"] = {
+        "subjects": {"nginx:bob": {"type": "x"}},
+        "resources": {
+            "thing:/": {"grant": ["READ"], "revoke": []},
+            "thing:/attributes/secret": {"grant": [], "revoke": ["READ"]},
+        },
+    }
+    client.put_policy(policy)
+    client.put_thing({"thingId": thing_id, "policyId": thing_id, "attributes": {"secret": 0}})
+    with (
+        twin_server.client("bob") as bob,
+        bob.watch(ids=[thing_id], extra_fields="attributes", read_timeout=30) as stream,
+    ):
+        client.patch(thing_id, "attributes", {"secret": 1})
+        client.put(thing_id, "attributes/secret", 2)
+        client.patch(thing_id, "attributes", {"public": "yes"})
+        assert next(stream) == {"thingId": thing_id, "attributes": {"public": "yes"}}
