@@ -18,11 +18,9 @@ read connections.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import re
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import parse_qs
@@ -30,66 +28,39 @@ from urllib.parse import parse_qs
 import anyio.to_thread
 import orjson
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
 from twins.errors import DittoBadRequestError, DittoError, DittoTooLargeError
 from twins.http_body import BodyTooLargeError, read_body
 from twins.models import json_depth_exceeds
-from twins.pointer import Pointer
 from twins.service.access import Access, ProvisionedNamespaces, no_namespaces
 from twins.service.auth import Authenticator, Caller
 from twins.service.conditions import Conditions
-from twins.service.errors import JSON, NotModifiedError, ditto_error_response
-from twins.service.fields import parse_fields
-from twins.service.options import RequestOptions, parse_request_options
+from twins.service.errors import JSON, exception_handlers
+from twins.service.options import (
+    RequestOptions,
+    check_channel,
+    parse_field_param,
+    parse_namespaces,
+    parse_request_options,
+)
 from twins.service.policy_service import PolicyService
 from twins.service.replies import Reply
 from twins.service.resources import THING, check_policy_id, check_thing_id, parse_resource
 from twins.service.rql import parse_options, parse_rql
 from twins.service.search import ThingSearch
-from twins.service.sse import Change, ChangeHub, Subscriber, Subscription, render_change
+from twins.service.sse import ChangeHub
 from twins.service.store import TwinStore
+from twins.service.stream import EVENT_STREAM, ChangeStreamEndpoint
 from twins.service.things import TwinService
 from twins.settings import TwinSettings
-from twins.thing_id import NAMESPACE_PATTERN
 
 logger = logging.getLogger(__name__)
 
 MERGE_PATCH = "application/merge-patch+json"
-EVENT_STREAM = "text/event-stream"
 MAX_IDS = 200
-_NAMESPACE = re.compile(f"^{NAMESPACE_PATTERN}$")
-
-
-def _fields(params: Mapping[str, str], name: str = "fields") -> tuple[Pointer, ...] | None:
-    raw = params.get(name)
-    return None if raw is None else parse_fields(raw)
-
-
-def _namespaces(raw: str | None) -> tuple[str, ...]:
-    if not raw:
-        return ()
-    names = tuple(part.strip() for part in raw.split(","))
-    for name in names:
-        if not _NAMESPACE.fullmatch(name):
-            raise DittoBadRequestError(
-                f"namespaces: {name!r} is not a namespace (dot-separated segments starting"
-                " with a letter)",
-                error="things:namespace.invalid",
-            )
-    return names
-
-
-def _check_channel(request: Request) -> None:
-    channel = request.query_params.get("channel")
-    if channel not in (None, "twin"):
-        raise DittoBadRequestError(
-            f"channel={channel!r} is not supported by the embedded twin service; only 'twin'",
-            error="twins:channel.unsupported",
-        )
 
 
 def _options(request: Request, *, preconditions: bool = True) -> RequestOptions:
@@ -141,6 +112,7 @@ class TwinApi:
         self.searcher = search
         self.authenticator = authenticator
         self.settings = settings
+        self.stream = ChangeStreamEndpoint(service, settings.sse_heartbeat_seconds)
 
     def caller(self, request: Request) -> Caller:
         """Who is asking (401 when nobody we know)."""
@@ -187,8 +159,8 @@ class TwinApi:
         if request.method == "POST":
             return await self.create_with_generated_id(request, caller)
         if EVENT_STREAM in request.headers.get("accept", ""):
-            return self.change_stream(request, caller)
-        fields = _fields(request.query_params)
+            return self.stream.open(request, caller)
+        fields = parse_field_param(request.query_params)
         raw_ids = request.query_params.get("ids")
         if raw_ids is None:
             ids = self.service.store.list_ids(MAX_IDS)
@@ -206,7 +178,7 @@ class TwinApi:
     async def create_with_generated_id(self, request: Request, caller: Caller) -> Response:
         """POST /api/2/things: a new thing ``namespace:uuid``."""
         namespace = request.query_params.get("namespace") or self.settings.default_namespace
-        _namespaces(namespace)
+        parse_namespaces(namespace)
         options = _options(request, preconditions=False)
         body = await self.body(request)
         if isinstance(body, dict):
@@ -231,11 +203,11 @@ class TwinApi:
         caller = self.caller(request)
         thing_id = check_thing_id(request.path_params["thing_id"])
         resource = parse_resource(request.path_params["rest"])
-        _check_channel(request)
+        check_channel(request.query_params)
         options = _options(request)
         conditions = options.conditions
         if request.method == "GET":
-            fields = _fields(request.query_params)
+            fields = parse_field_param(request.query_params)
             reply = _unanswered(
                 options,
                 lambda: self.service.retrieve(caller, thing_id, resource, fields, conditions),
@@ -326,9 +298,9 @@ class TwinApi:
         params = await self.search_params(request)
         filter_text = params.get("filter") or ""
         filter_node = parse_rql(filter_text) if filter_text else None
-        namespaces = _namespaces(params.get("namespaces"))
+        namespaces = parse_namespaces(params.get("namespaces"))
         options = parse_options(params.get("option") or "")
-        fields = _fields(params)
+        fields = parse_field_param(params)
         body = await anyio.to_thread.run_sync(
             self.searcher.search, caller, filter_node, filter_text, namespaces, options, fields
         )
@@ -340,62 +312,9 @@ class TwinApi:
         params = await self.search_params(request)
         filter_text = params.get("filter") or ""
         filter_node = parse_rql(filter_text) if filter_text else None
-        namespaces = _namespaces(params.get("namespaces"))
+        namespaces = parse_namespaces(params.get("namespaces"))
         total = await anyio.to_thread.run_sync(self.searcher.count, caller, filter_node, namespaces)
         return Response(str(total), media_type=JSON)
-
-    # -- change stream --------------------------------------------------------------------
-
-    def change_stream(self, request: Request, caller: Caller) -> Response:
-        """Server-sent events: the changed part of each thing, as it commits."""
-        params = request.query_params
-        raw_ids = params.get("ids")
-        ids = None
-        if raw_ids:
-            ids = frozenset(check_thing_id(part.strip()) for part in raw_ids.split(","))
-        namespaces = _namespaces(params.get("namespaces"))
-        filter_text = params.get("filter")
-        subscription = Subscription(
-            caller=caller,
-            ids=ids,
-            namespaces=frozenset(namespaces) if namespaces else None,
-            filter=parse_rql(filter_text) if filter_text else None,
-            fields=_fields(params),
-            extra_fields=_fields(params, "extraFields"),
-        )
-        client = request.client
-        name = f"{caller.subject}@{client.host}:{client.port}" if client else caller.subject
-        subscriber = self.service.hub.subscribe(subscription, name)
-        return StreamingResponse(
-            self._events(subscriber),
-            media_type=EVENT_STREAM,
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        )
-
-    async def _events(self, subscriber: Subscriber) -> AsyncIterator[bytes]:
-        heartbeat = self.settings.sse_heartbeat_seconds
-        try:
-            yield b":subscribed\n\n"  # sends the headers: the subscription is live
-            while True:
-                try:
-                    change = await asyncio.wait_for(subscriber.queue.get(), heartbeat)
-                except TimeoutError:
-                    yield b":\n\n"
-                    continue
-                if change is None:
-                    yield b":closed (the stream fell behind or the service stops)\n\n"
-                    return
-                data = self.render_event(subscriber.subscription, change)
-                if data is not None:
-                    yield b"data:" + data + b"\n\n"
-        finally:
-            self.service.hub.unsubscribe(subscriber)
-
-    def render_event(self, subscription: Subscription, change: Change) -> bytes | None:
-        """The event for one subscriber, or None when it may not or need not see it."""
-        policy = self.service.store.get_policy(change.policy_id)
-        enforcer = self.service.access.enforcer(subscription.caller, policy)
-        return render_change(subscription, change, enforcer)
 
 
 def _too_large(size: int, limit: int) -> DittoTooLargeError:
@@ -403,44 +322,6 @@ def _too_large(size: int, limit: int) -> DittoTooLargeError:
         f"the request body is {size} bytes or more; at most {limit} are allowed",
         error="things:thing.tooLarge",
         description="Send smaller changes (merge patches of the changed parts).",
-    )
-
-
-async def _ditto_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, DittoError)
-    return ditto_error_response(exc)
-
-
-async def _not_modified(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, NotModifiedError)
-    return Response(status_code=304, headers={"ETag": exc.etag})
-
-
-async def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    if exc.status_code == 405:
-        error = DittoError(
-            f"{request.method} is not allowed on {request.url.path}",
-            status=405,
-            error="http:method.notallowed",
-        )
-    else:
-        error = DittoError(
-            f"there is no resource {request.url.path}",
-            status=exc.status_code,
-            error="http:resource.notfound" if exc.status_code == 404 else "http:error",
-        )
-    return ditto_error_response(error)
-
-
-async def _unexpected(request: Request, exc: Exception) -> Response:
-    logger.error("twin service: %s %s failed", request.method, request.url.path, exc_info=exc)
-    return ditto_error_response(
-        DittoError(
-            f"the twin service failed on {request.method} {request.url.path}",
-            status=500,
-            error="twins:internal",
-        )
     )
 
 
@@ -488,12 +369,7 @@ def create_twin_app(
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        exception_handlers={
-            DittoError: _ditto_error,
-            NotModifiedError: _not_modified,
-            HTTPException: _http_error,
-            Exception: _unexpected,
-        },
+        exception_handlers=exception_handlers(),
     )
     app.state.twin_service = service
     return app

@@ -9,8 +9,11 @@ builders here give each missing resource its Ditto error code
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 import orjson
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.responses import Response
 
 from twins.errors import DittoError, DittoNotFoundError
@@ -89,3 +92,54 @@ def ditto_error_response(error: DittoError) -> Response:
         media_type=JSON,
         headers=error.headers,
     )
+
+
+async def _ditto_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DittoError)
+    return ditto_error_response(exc)
+
+
+async def _not_modified(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, NotModifiedError)
+    return Response(status_code=304, headers={"ETag": exc.etag})
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        error = DittoError(
+            f"{request.method} is not allowed on {request.url.path}",
+            status=405,
+            error="http:method.notallowed",
+        )
+    else:
+        error = DittoError(
+            f"there is no resource {request.url.path}",
+            status=exc.status_code,
+            error="http:resource.notfound" if exc.status_code == 404 else "http:error",
+        )
+    return ditto_error_response(error)
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    logger.error("twin service: %s %s failed", request.method, request.url.path, exc_info=exc)
+    return ditto_error_response(
+        DittoError(
+            f"the twin service failed on {request.method} {request.url.path}",
+            status=500,
+            error="twins:internal",
+        )
+    )
+
+
+Handler = Callable[[Request, Exception], Awaitable[Response]]
+
+
+def exception_handlers() -> dict[type[Exception], Handler]:
+    """Starlette's handlers: every failure becomes Ditto's error body (304 for a match)."""
+    return {
+        DittoError: _ditto_error,
+        NotModifiedError: _not_modified,
+        HTTPException: _http_error,
+        Exception: _unexpected,
+    }

@@ -12,7 +12,8 @@ query parameter wins when both are sent):
     allow-policy-lockout  true: a policy may leave its writer without WRITE on policy:/
 
 All of them are parsed before anything is read or written, so a bad value is a 400 and
-changes nothing.
+changes nothing. So are the query parameters that are not preconditions: ``fields``,
+``extraFields``, ``namespaces`` and ``channel``.
 """
 
 from __future__ import annotations
@@ -22,12 +23,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from twins.errors import DittoBadRequestError
+from twins.pointer import Pointer
 from twins.service.conditions import Conditions, IfEqual
+from twins.service.fields import parse_fields
 from twins.service.rql import parse_rql
+from twins.thing_id import NAMESPACE_PATTERN
 
 MAX_TIMEOUT_SECONDS = 60.0
 _DURATION = re.compile(r"([0-9]{1,9})(ms|s|m)?")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, None: 1.0}
+_NAMESPACE = re.compile(f"^{NAMESPACE_PATTERN}$")
 
 
 @dataclass(slots=True, frozen=True)
@@ -125,3 +130,36 @@ def parse_request_options(
         if_equal=if_equal,
     )
     return RequestOptions(conditions, response_required, lockout)
+
+
+def parse_field_param(
+    params: Mapping[str, str], name: str = "fields"
+) -> tuple[Pointer, ...] | None:
+    """The field selector of ``fields`` (or ``extraFields``), None when absent."""
+    raw = params.get(name)
+    return None if raw is None else parse_fields(raw)
+
+
+def parse_namespaces(raw: str | None) -> tuple[str, ...]:
+    """``namespaces=a.b,c``: each a valid namespace, else a 400 naming it."""
+    if not raw:
+        return ()
+    names = tuple(part.strip() for part in raw.split(","))
+    for name in names:
+        if not _NAMESPACE.fullmatch(name):
+            raise DittoBadRequestError(
+                f"namespaces: {name!r} is not a namespace (dot-separated segments starting"
+                " with a letter)",
+                error="things:namespace.invalid",
+            )
+    return names
+
+
+def check_channel(params: Mapping[str, str]) -> None:
+    """Only Ditto's ``twin`` channel is served (no live channel)."""
+    channel = params.get("channel")
+    if channel not in (None, "twin"):
+        raise DittoBadRequestError(
+            f"channel={channel!r} is not supported by the embedded twin service; only 'twin'",
+            error="twins:channel.unsupported",
+        )

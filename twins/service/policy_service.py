@@ -62,6 +62,24 @@ def check_lockout(caller: Caller, policy: dict[str, Any], allowed: bool) -> None
         )
 
 
+def default_policy_for(policy_id: str, caller: Caller) -> dict[str, Any]:
+    """The policy Ditto creates for a thing created without one: all rights to the creator."""
+    everything = {"grant": ["READ", "WRITE"], "revoke": []}
+    return {
+        "policyId": policy_id,
+        "entries": {
+            "DEFAULT": {
+                "subjects": {subject: {"type": "creator"} for subject in sorted(caller.subjects)},
+                "resources": {
+                    "thing:/": everything,
+                    "policy:/": everything,
+                    "message:/": everything,
+                },
+            }
+        },
+    }
+
+
 class PolicyService:
     """Reads and writes policies through `TwinStore` transactions."""
 

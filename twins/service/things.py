@@ -43,8 +43,9 @@ from twins.service.conditions import (
     value_tag,
 )
 from twins.service.errors import resource_not_found, thing_not_found
+from twins.service.patches import change_of, patch_leaves, set_at
 from twins.service.policies import MISSING, READ, WRITE, Enforcer
-from twins.service.policy_service import check_lockout, validated_policy
+from twins.service.policy_service import check_lockout, default_policy_for, validated_policy
 from twins.service.replies import Reply
 from twins.service.resources import Resource, check_policy_id, json_type
 from twins.service.sse import Change, ChangeHub
@@ -52,33 +53,6 @@ from twins.service.store import StoredPolicy, StoredThing, Transaction, TwinStor
 from twins.service.views import project, readable_thing
 
 logger = logging.getLogger(__name__)
-
-
-def _leaves(patch: Any, prefix: Pointer) -> list[Pointer]:
-    if not isinstance(patch, dict) or not patch:
-        return [prefix]
-    found: list[Pointer] = []
-    for key, value in patch.items():
-        found.extend(_leaves(value, (*prefix, key)))
-    return found
-
-
-def default_policy_for(policy_id: str, caller: Caller) -> dict[str, Any]:
-    """The policy Ditto creates for a thing created without one: all rights to the creator."""
-    everything = {"grant": ["READ", "WRITE"], "revoke": []}
-    return {
-        "policyId": policy_id,
-        "entries": {
-            "DEFAULT": {
-                "subjects": {subject: {"type": "creator"} for subject in sorted(caller.subjects)},
-                "resources": {
-                    "thing:/": everything,
-                    "policy:/": everything,
-                    "message:/": everything,
-                },
-            }
-        },
-    }
 
 
 class TwinService:
@@ -219,7 +193,7 @@ class TwinService:
         enforcer = self.access.writer(tx, caller, stored)
         current = stored.parsed()
         if merge:
-            self.access.require_write(enforcer, thing_id, _leaves(body, ()))
+            self.access.require_write(enforcer, thing_id, patch_leaves(body, ()))
         else:
             self.access.require_write(enforcer, thing_id, [()])
         revision = revision_tag(stored.revision)
@@ -245,7 +219,7 @@ class TwinService:
             self._require_policy(tx, new.get("policyId"), thing_id)
         updated = self._save(tx, new, stored)
         reply = Reply(None, revision_tag(updated.revision))
-        return reply, _change(updated, delta, new)
+        return reply, change_of(updated, delta, new)
 
     def _create_thing(
         self,
@@ -305,7 +279,7 @@ class TwinService:
             created=True,
             location=f"/api/2/things/{thing_id}",
         )
-        return reply, _change(created, body, body)
+        return reply, change_of(created, body, body)
 
     def _write_part(
         self,
@@ -320,7 +294,7 @@ class TwinService:
         enforcer = self.access.writer(tx, caller, stored)
         pointer = resource.pointer
         if merge:
-            self.access.require_write(enforcer, stored.thing_id, _leaves(value, pointer))
+            self.access.require_write(enforcer, stored.thing_id, patch_leaves(value, pointer))
         else:
             self.access.require_write(enforcer, stored.thing_id, [pointer])
         document = stored.parsed()
@@ -340,7 +314,7 @@ class TwinService:
             # a merge patch of null deletes the resource it is sent to
             new = delete_at(document, pointer) if exists else document
         else:
-            new = _set(document, pointer, new_value)
+            new = set_at(document, pointer, new_value)
         conditions.check_changes(stored.thing_id, document, new)
         if resource.kind == "policyId" and new_value != stored.policy_id:
             self._require_policy(tx, new_value, stored.thing_id)
@@ -352,7 +326,7 @@ class TwinService:
             created=created,
             location=f"/api/2/things/{stored.thing_id}{format_pointer(pointer)}",
         )
-        return reply, _change(updated, nest(pointer, patch), new)
+        return reply, change_of(updated, nest(pointer, patch), new)
 
     def delete(
         self, caller: Caller, thing_id: str, resource: Resource, conditions: Conditions
@@ -394,7 +368,7 @@ class TwinService:
                 conditions.check_condition(thing_id, _view(enforcer, stored))
                 new = delete_at(document, resource.pointer)
                 updated = self._save(tx, new, stored)
-                change = _change(updated, nest(resource.pointer, None), new)
+                change = change_of(updated, nest(resource.pointer, None), new)
         self.hub.publish(change)
 
     # -- helpers --------------------------------------------------------------------------
@@ -451,24 +425,3 @@ def _view(enforcer: Enforcer, stored: StoredThing, whole: bool | None = None) ->
     if whole is None:
         whole = enforcer.has_unrestricted((), READ)
     return document if whole else readable_thing(enforcer, document)
-
-
-def _set(document: dict[str, Any], pointer: Pointer, value: Any) -> dict[str, Any]:
-    copy = dict(document)
-    target = copy
-    for key in pointer[:-1]:
-        child = target.get(key)
-        child = dict(child) if isinstance(child, dict) else {}
-        target[key] = child
-        target = child
-    target[pointer[-1]] = value
-    return copy
-
-
-def _change(stored: StoredThing, delta: dict[str, Any], thing: dict[str, Any]) -> Change:
-    full = dict(thing)
-    full["_namespace"] = stored.namespace
-    full["_revision"] = stored.revision
-    full["_created"] = stored.created
-    full["_modified"] = stored.modified
-    return Change(stored.thing_id, stored.policy_id, stored.revision, stored.modified, delta, full)
