@@ -160,3 +160,14 @@ def test_a_bad_option_is_400_before_anything_is_written(
     changed = http.put(f"{base}/attributes/n", json=2, params=params, headers=headers)
     assert changed.status_code == 400
     assert http.get(f"{base}/attributes/n").json() == 1
+
+
+def test_the_live_channel_is_refused_not_ignored(
+    twin_server: TwinServer, http: requests.Session, namespace: str
+) -> None:
+    base = _base(twin_server, namespace, "live")
+    http.put(base, json={})
+    for params in ({"channel": "live"}, {"live-channel-condition": "exists(attributes/a)"}):
+        response = http.get(base, params=params)
+        assert response.status_code == 400
+        assert response.json()["error"] == "twins:channel.unsupported"

@@ -156,7 +156,13 @@ def parse_namespaces(raw: str | None) -> tuple[str, ...]:
 
 
 def check_channel(params: Mapping[str, str]) -> None:
-    """Only Ditto's ``twin`` channel is served (no live channel)."""
+    """Only Ditto's ``twin`` channel is served (no live channel, so no condition for it)."""
+    if "live-channel-condition" in params:
+        raise DittoBadRequestError(
+            "live-channel-condition is not supported by the embedded twin service: there is"
+            " no live channel",
+            error="twins:channel.unsupported",
+        )
     channel = params.get("channel")
     if channel not in (None, "twin"):
         raise DittoBadRequestError(

@@ -198,7 +198,7 @@ class TwinService:
             self.access.require_write(enforcer, thing_id, [()])
         revision = revision_tag(stored.revision)
         conditions.check(revision, revision, reading=False)
-        conditions.check_condition(thing_id, _view(enforcer, stored))
+        _check_condition(conditions, thing_id, enforcer, stored)
         if inline_policy is not None:
             raise DittoBadRequestError(
                 "'_policy' can only be given when the thing is created",
@@ -305,7 +305,7 @@ class TwinService:
         conditions.check(
             value_tag(current) if exists else None, revision_tag(stored.revision), reading=False
         )
-        conditions.check_condition(stored.thing_id, _view(enforcer, stored))
+        _check_condition(conditions, stored.thing_id, enforcer, stored)
         patch = value
         if merge and conditions.if_equal is IfEqual.SKIP_MINIMIZING_MERGE:
             patch = minimized_patch(current, value)
@@ -342,7 +342,7 @@ class TwinService:
             if resource.kind == "thing":
                 self.access.require_write(enforcer, thing_id, [()])
                 conditions.check(revision, revision, reading=False)
-                conditions.check_condition(thing_id, _view(enforcer, stored))
+                _check_condition(conditions, thing_id, enforcer, stored)
                 tx.delete_thing(thing_id)
                 change = Change(
                     thing_id,
@@ -365,7 +365,7 @@ class TwinService:
                     raise resource_not_found(resource.kind, thing_id, resource.pointer)
                 current = get_at(document, resource.pointer)
                 conditions.check(value_tag(current), revision, reading=False)
-                conditions.check_condition(thing_id, _view(enforcer, stored))
+                _check_condition(conditions, thing_id, enforcer, stored)
                 new = delete_at(document, resource.pointer)
                 updated = self._save(tx, new, stored)
                 change = change_of(updated, nest(resource.pointer, None), new)
@@ -417,6 +417,14 @@ class TwinService:
                 error="things:thing.tooLarge",
             )
         return stored
+
+
+def _check_condition(
+    conditions: Conditions, thing_id: str, enforcer: Enforcer, stored: StoredThing
+) -> None:
+    """``condition=`` against the caller's view, built only when there is a condition."""
+    if conditions.condition is not None:
+        conditions.check_condition(thing_id, _view(enforcer, stored))
 
 
 def _view(enforcer: Enforcer, stored: StoredThing, whole: bool | None = None) -> Any:
