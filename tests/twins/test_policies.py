@@ -220,3 +220,18 @@ def test_write_without_read_gets_dittos_answer(
         assert bob.put(f"{url}/attributes/a", json=3).status_code == 204
         assert bob.get(url).status_code == 404
     assert client.get(thing_id, "attributes/a") == 3
+
+
+def test_search_follows_a_policy_as_it_changes(
+    twin_server: TwinServer, client: DittoClient, namespace: str
+) -> None:
+    """Which policies let a caller search is kept between searches, never past a change."""
+    thing_id = f"{namespace}:counted"
+    client.put_policy(default_policy(thing_id, "nginx:citytwin"))
+    client.put_thing({"thingId": thing_id, "policyId": thing_id, "attributes": {"a": 1}})
+    with twin_server.client("bob") as bob:
+        assert bob.count("eq(attributes/a,1)", namespaces=[namespace]) == 0
+        client.put_policy(default_policy(thing_id, "nginx:citytwin", readers=("nginx:bob",)))
+        assert bob.count("eq(attributes/a,1)", namespaces=[namespace]) == 1
+        client.put_policy(default_policy(thing_id, "nginx:citytwin"))
+        assert bob.count("eq(attributes/a,1)", namespaces=[namespace]) == 0

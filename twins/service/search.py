@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import threading
+from collections import OrderedDict
 from typing import Any
 
 import orjson
@@ -21,32 +23,70 @@ from twins.service.access import Access
 from twins.service.auth import Caller
 from twins.service.policies import MISSING, READ
 from twins.service.rql import Node, SearchOptions, referenced_fields
-from twins.service.store import SearchQuery, TwinStore
+from twins.service.store import SearchQuery, StoredPolicy, TwinStore
 from twins.service.views import ALWAYS_VISIBLE, project, readable_thing
 
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 200
 MAX_CURSOR_OFFSET = 2**62  # beyond any store; a larger one was forged and overflows SQLite
+_SEARCHABLE_CACHE_SIZE = 512
+
+Generation = tuple[int, int]
 
 
 class ThingSearch:
-    """``/api/2/search/things`` and its count (both run in worker threads)."""
+    """``/api/2/search/things`` and its count (both run in worker threads).
+
+    Which policies let a caller search on which fields is worked out over every policy,
+    so it is kept per (subjects, fields) until any policy changes
+    (`TwinStore.policy_generation`), with the policies themselves: otherwise each search
+    would read and walk every policy of the province.
+    """
 
     def __init__(self, store: TwinStore, access: Access) -> None:
         self.store = store
         self.access = access
+        self._lock = threading.Lock()
+        self._policies: tuple[Generation, dict[str, StoredPolicy]] | None = None
+        self._searchable: OrderedDict[
+            tuple[Generation, frozenset[str], tuple[Pointer, ...]], tuple[str, ...]
+        ] = OrderedDict()
+
+    def policies(self) -> tuple[Generation, dict[str, StoredPolicy]]:
+        """Every policy by id, as of the store's current policy generation."""
+        generation = self.store.policy_generation()
+        with self._lock:
+            cached = self._policies
+        if cached is not None and cached[0] == generation:
+            return cached
+        loaded = (generation, {p.policy_id: p for p in self.store.policies_granting()})
+        with self._lock:
+            self._policies = loaded
+        return loaded
 
     def searchable_policy_ids(self, caller: Caller, tested: tuple[Pointer, ...]) -> tuple[str, ...]:
         """The policies under which the caller may search things on the ``tested`` fields."""
-        guarded = [path for path in tested if path and path[0] not in ALWAYS_VISIBLE]
+        generation, policies = self.policies()
+        guarded = tuple(path for path in tested if path and path[0] not in ALWAYS_VISIBLE)
+        key = (generation, caller.subjects, guarded)
+        with self._lock:
+            found = self._searchable.get(key)
+            if found is not None:
+                self._searchable.move_to_end(key)
+                return found
         ids = []
-        for policy in self.store.policies_granting():
+        for policy in policies.values():
             enforcer = self.access.enforcer(caller, policy)
             if not enforcer.has_partial((), READ):
                 continue
             if all(enforcer.has_unrestricted(path, READ) for path in guarded):
                 ids.append(policy.policy_id)
-        return tuple(ids)
+        result = tuple(ids)
+        with self._lock:
+            self._searchable[key] = result
+            while len(self._searchable) > _SEARCHABLE_CACHE_SIZE:
+                self._searchable.popitem(last=False)
+        return result
 
     def search(
         self,
@@ -78,9 +118,10 @@ class ThingSearch:
             offset=offset,
         )
         rows = self.store.search(query)
+        _, policies = self.policies()
         items = []
         for row in rows[:size]:
-            enforcer = self.access.enforcer(caller, self.store.get_policy(row.policy_id))
+            enforcer = self.access.enforcer(caller, policies.get(row.policy_id))
             document = readable_thing(enforcer, row.with_meta())
             if document is MISSING:
                 continue

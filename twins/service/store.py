@@ -132,9 +132,15 @@ def _connect(target: str, *, uri: bool = False) -> sqlite3.Connection:
 class Transaction:
     """Reads and writes inside one ``BEGIN IMMEDIATE`` … ``COMMIT``."""
 
-    def __init__(self, connection: sqlite3.Connection, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        connection: sqlite3.Connection,
+        clock: Callable[[], datetime],
+        policy_written: Callable[[], None],
+    ) -> None:
         self._connection = connection
         self.now = format_timestamp(clock())
+        self._policy_written = policy_written
 
     def get_thing(self, thing_id: str) -> StoredThing | None:
         """The thing, or None."""
@@ -183,6 +189,7 @@ class Transaction:
         """Write ``policy`` (with ``policyId``); returns the new row."""
         policy_id = policy["policyId"]
         doc = orjson.dumps(policy).decode()
+        self._policy_written()
         if previous is None:
             self._connection.execute(
                 "INSERT INTO policies (policy_id, revision, created, modified, doc)"
@@ -199,6 +206,7 @@ class Transaction:
 
     def delete_policy(self, policy_id: str) -> None:
         """Remove the policy (things that use it become invisible to everyone else)."""
+        self._policy_written()
         self._connection.execute("DELETE FROM policies WHERE policy_id = ?", (policy_id,))
 
 
@@ -231,6 +239,7 @@ class TwinStore:
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
         self._closed = False
+        self._policy_writes = 0
 
     @classmethod
     def open(
@@ -288,7 +297,7 @@ class TwinStore:
         with self._lock:
             self._writer.execute("BEGIN IMMEDIATE")
             try:
-                yield Transaction(self._writer, self._clock)
+                yield Transaction(self._writer, self._clock, self._count_policy_write)
             except BaseException:
                 self._writer.execute("ROLLBACK")
                 raise
@@ -313,6 +322,17 @@ class TwinStore:
         if row is None:
             return None
         return StoredPolicy(row[0], row[1], row[2], row[3], orjson.loads(row[4]))
+
+    def _count_policy_write(self) -> None:
+        self._policy_writes += 1
+
+    def policy_generation(self) -> tuple[int, int]:
+        """Changes whenever any policy may have changed: policy writes of this process,
+        and SQLite's ``data_version`` of the writer, which moves when another connection
+        (another process) commits. Caches of policies are keyed on it."""
+        with self._lock:
+            version = int(self._writer.execute("PRAGMA data_version").fetchone()[0])
+            return self._policy_writes, version
 
     def policies_granting(self) -> list[StoredPolicy]:
         """Every policy (for working out which ones let a caller read)."""
