@@ -6,12 +6,17 @@ be refused before anything is written.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import requests
+import yaml
 
 from tests.twins.conftest import TwinServer
+from twins.service.conditions import IfEqual
 
 MERGE = {"Content-Type": "application/merge-patch+json"}
+SPEC = Path(__file__).parent / "fixtures" / "ditto" / "ditto-api-2.yml"
 
 
 def _base(server: TwinServer, namespace: str, name: str) -> str:
@@ -171,3 +176,9 @@ def test_the_live_channel_is_refused_not_ignored(
         response = http.get(base, params=params)
         assert response.status_code == 400
         assert response.json()["error"] == "twins:channel.unsupported"
+
+
+def test_if_equal_takes_exactly_dittos_values() -> None:
+    spec = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
+    documented = spec["components"]["parameters"]["IfEqualHeaderParam"]["schema"]["enum"]
+    assert sorted(member.value for member in IfEqual) == sorted(documented)
