@@ -120,11 +120,12 @@ class Conditions:
                 " condition that holds.",
             )
 
-    def check_changes(self, thing_id: str, before: Any, after: Any) -> None:
-        """412 under ``if-equal=skip…`` when the write would leave the thing as it is."""
+    def check_changes(self, entity_id: str, before: Any, after: Any) -> None:
+        """412 under ``if-equal=skip…`` when the write would leave the thing (or policy)
+        as it is."""
         if self.if_equal is not IfEqual.UPDATE and same_json(before, after):
             raise DittoPreconditionFailedError(
-                f"The Thing with ID '{thing_id}' already is as this request would make it;"
+                f"'{entity_id}' already is as this request would make it;"
                 f" 'if-equal: {self.if_equal}' left it unchanged.",
                 error="things:precondition.failed",
                 description="Send 'if-equal: update' (the default) to write it anyway.",
