@@ -29,7 +29,7 @@ from ingest.registry_file import RegistryFile
 from ingest.sequence import SequenceTracker, SeqVerdict
 from ingest.settings import IngestSettings
 from ingest.twin_updates import TwinUpdater
-from twins.errors import ContractError
+from twins.errors import ContractError, ContractReason
 from twins.kinds import REPORT_INTERVAL_SECONDS
 from twins.payloads import parse_payload
 from twins.registry import Registry
@@ -52,34 +52,20 @@ _DEADLETTER_LOG_KEYS = 10_000
 
 def check_ts_window(
     ts_ms: int, now_ms: int, max_future_seconds: float, max_past_seconds: float
-) -> tuple[str, str] | None:
+) -> tuple[ContractReason, str] | None:
     """``(reason, message)`` when ``ts_ms`` is too far ahead of or behind ``now_ms``."""
     ahead = (ts_ms - now_ms) / 1000
     if ahead > max_future_seconds:
-        return DeadLetterReason.TS_FUTURE, (
+        return ContractReason.TS_FUTURE, (
             f"ts {ts_ms} is {ahead:.0f} s ahead of the server clock"
             f" (at most {max_future_seconds:.0f} s)"
         )
     if -ahead > max_past_seconds:
-        return DeadLetterReason.TS_PAST, (
+        return ContractReason.TS_PAST, (
             f"ts {ts_ms} is {-ahead:.0f} s behind the server clock"
             f" (at most {max_past_seconds:.0f} s)"
         )
     return None
-
-
-class DeadLetterReason:
-    """Reason codes of dead letters (also the ``reason`` label of the metric)."""
-
-    TOPIC = "topic"
-    UNKNOWN_DEVICE = "unknown_device"
-    TOO_LARGE = "too_large"
-    NOT_JSON = "not_json"
-    SCHEMA = "schema"
-    NOT_FINITE = "not_finite"
-    TS_FUTURE = "ts_future"
-    TS_PAST = "ts_past"
-    AUTH = "forbidden"
 
 
 @dataclass(slots=True)
@@ -122,7 +108,7 @@ class Pipeline:
         self._twins = twins
         self._clock = clock
         self._registry_file = registry_file
-        self._deadletter_logged: dict[tuple[str, str], list[float]] = {}
+        self._deadletter_logged: dict[tuple[str, ContractReason], list[float]] = {}
         self._routes: dict[str, _Route] = {}
         self._contexts: dict[ThingId, DeviceContext] = {}
         self.sequences = SequenceTracker()
@@ -142,7 +128,7 @@ class Pipeline:
         try:
             parsed = parse_topic(topic)
         except ContractError as exc:
-            self.dead_letter(None, DeadLetterReason.TOPIC, str(exc), topic, payload, received_ms)
+            self.dead_letter(None, ContractReason.TOPIC, str(exc), topic, payload, received_ms)
             return None
         context = self._contexts.get(parsed.thing_id)
         if context is None and self._registry_file is not None:
@@ -155,7 +141,7 @@ class Pipeline:
         if context is None:
             self.dead_letter(
                 parsed.thing_id,
-                DeadLetterReason.UNKNOWN_DEVICE,
+                ContractReason.UNKNOWN_DEVICE,
                 f"device {parsed.thing_id} on {topic!r} is not in the registry",
                 topic,
                 payload,
@@ -184,12 +170,9 @@ class Pipeline:
         try:
             message = parse_payload(context.device.thing_id, context.device.kind, channel, payload)
         except ContractError as exc:
-            reason = exc.reason
-            if reason == DeadLetterReason.SCHEMA and "finite number" in str(exc):
-                reason = DeadLetterReason.NOT_FINITE
             self.dead_letter(
                 context.device.thing_id,
-                reason,
+                exc.reason,
                 f"{exc} (topic {topic!r})",
                 topic,
                 payload,
@@ -313,7 +296,7 @@ class Pipeline:
     def dead_letter(
         self,
         thing_id: ThingId | None,
-        reason: str,
+        reason: ContractReason,
         detail: str,
         topic: str,
         payload: bytes,
@@ -349,7 +332,7 @@ class Pipeline:
         if not self._publish(deadletter_topic(thing_id), body, 1):
             logger.warning("dead letter of %s not published: no broker connection", topic)
 
-    def _log_dead_letter(self, source: str, reason: str, detail: str) -> None:
+    def _log_dead_letter(self, source: str, reason: ContractReason, detail: str) -> None:
         """Log the first dead letter of (source, reason), then at most one line a period."""
         now = time.monotonic()
         key = (source, reason)

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from twins.errors import ContractError
+from twins.errors import ContractError, ContractReason
 from twins.thing_id import NAME_PATTERN, NAMESPACE_PATTERN, ThingId
 
 ROOT = "citytwin"
@@ -69,13 +69,13 @@ def device_prefix(thing_id: ThingId) -> str:
 
 
 def parse_topic(topic: str) -> DeviceTopic:
-    """Parse a device topic, raising ``ContractError(reason="topic")`` when it is not one."""
+    """Parse a device topic, raising ``ContractError`` (reason ``topic``) when it is not one."""
     match = TOPIC_MATCHER.fullmatch(topic)
     if match is None:
         raise ContractError(
             f"topic {topic!r} is not 'citytwin/{{namespace}}/{{name}}/{{channel}}' with channel"
             " one of telemetry, event, state, status, cmd, cmd/ack",
-            reason="topic",
+            reason=ContractReason.TOPIC,
         )
     return DeviceTopic(ThingId(match["namespace"], match["name"]), Channel(match["channel"]))
 
