@@ -17,13 +17,7 @@ from typing import Any
 import orjson
 
 from ingest.lineprotocol import encode_line, series_key
-from ingest.mapping import (
-    DeviceContext,
-    availability_line,
-    event_dict,
-    line_of,
-    twin_patch,
-)
+from ingest.mapping import DeviceContext, availability_line, event_dict, line_of
 from ingest.metrics import IngestMetrics
 from ingest.registry_file import RegistryFile
 from ingest.sequence import SequenceTracker, SeqVerdict
@@ -31,6 +25,7 @@ from ingest.settings import IngestSettings
 from ingest.twin_updates import TwinUpdater
 from twins.errors import ContractError, ContractReason
 from twins.kinds import REPORT_INTERVAL_SECONDS
+from twins.patches import fold_patch, reported_patch, stale_patch
 from twins.payloads import parse_payload
 from twins.registry import Registry
 from twins.thing_id import ThingId
@@ -221,11 +216,9 @@ class Pipeline:
         self.last_seen[thing] = (seen, context)
         was_stale = thing in self.stale
         if self._twins is not None:
-            patch = twin_patch(context, message, ts_ms)
+            patch = reported_patch(message, ts_ms)
             if was_stale:
-                patch["features"].setdefault("connectivity", {"properties": {}})["properties"][
-                    "stale"
-                ] = False
+                fold_patch(patch, stale_patch(False))
             self._twins.add(thing, patch, seen)
         if was_stale:
             self.stale.discard(thing)
