@@ -17,7 +17,13 @@ from typing import Any
 import orjson
 
 from ingest.lineprotocol import encode_line, series_key
-from ingest.mapping import DeviceContext, availability_line, event_dict, line_of
+from ingest.mapping import (
+    DeviceContext,
+    availability_line,
+    event_dict,
+    line_of,
+    quality_event,
+)
 from ingest.metrics import IngestMetrics
 from ingest.registry_file import RegistryFile
 from ingest.sequence import SequenceTracker, SeqVerdict
@@ -267,17 +273,7 @@ class Pipeline:
             if self.settings.events_enabled:
                 topic = event_topic(context.device.kind.value, context.device.thing_id)
                 batch.events.setdefault(topic, []).append(
-                    {
-                        "thing_id": name,
-                        "kind": context.tags["kind"],
-                        "site": context.tags["site"],
-                        "sector": context.tags["sector"],
-                        "channel": "quality",
-                        "ts": now_ms,
-                        "ts_source": "server",
-                        "seq": None,
-                        "data": {"duplicates": duplicates, "missing": missing},
-                    }
+                    quality_event(context, duplicates, missing, now_ms)
                 )
 
     def _context_of(self, thing: str) -> DeviceContext | None:
