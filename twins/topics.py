@@ -33,18 +33,10 @@ class Channel(StrEnum):
     CMD_ACK = "cmd/ack"
 
 
-DEVICE_CHANNELS = frozenset(
-    {Channel.TELEMETRY, Channel.EVENT, Channel.STATE, Channel.STATUS, Channel.CMD_ACK}
-)
-"""The channels a device publishes on (it only subscribes to ``cmd``)."""
-
 TOPIC_MATCHER = re.compile(
     rf"^{ROOT}/(?P<namespace>{NAMESPACE_PATTERN})/(?P<name>{NAME_PATTERN})"
     r"/(?P<channel>telemetry|event|state|status|cmd|cmd/ack)$"
 )
-
-ALL_DEVICE_MESSAGES = f"{ROOT}/+/+/#"
-"""Subscription filter for every device topic (``$platform`` is excluded by parse)."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -61,11 +53,6 @@ class DeviceTopic:
 def device_topic(thing_id: ThingId, channel: Channel) -> str:
     """The topic a device (or the platform, for ``cmd``) publishes ``channel`` on."""
     return f"{ROOT}/{thing_id.namespace}/{thing_id.name}/{channel.value}"
-
-
-def device_prefix(thing_id: ThingId) -> str:
-    """Topic prefix owned by one device (its ACL covers ``prefix/#``)."""
-    return f"{ROOT}/{thing_id.namespace}/{thing_id.name}"
 
 
 def parse_topic(topic: str) -> DeviceTopic:

@@ -41,8 +41,11 @@ def problems(exc: ValidationError, *, unknown_field: str = UNKNOWN_FIELD) -> lis
 
 
 def dotted(loc: Sequence[int | str]) -> str:
-    """``data.waiting``, ``sites.0.devices.2.kind``."""
-    return ".".join(str(part) for part in loc)
+    """``data.waiting``, ``sites[0].devices[2].kind``."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
 
 
 def pointer(loc: Sequence[int | str], prefix: str = "") -> str:
