@@ -10,9 +10,10 @@ So the check counts instead. A message that validated is valid JSON whose object
 onto model fields; the validated models say how many distinct keys it has. Every key is
 followed by exactly one ``:`` outside strings, so when the payload holds no more colons
 than distinct keys, no key can repeat (the common case: epoch-ms ``ts``, ~50 ns). Colons
-inside strings (an RFC 3339 ``ts``, a URL) are removed by blanking every string first
-(~1 µs), and only a payload that then still has more key colons than distinct keys is
-parsed again, to name the repeated key. tests/twins/test_json_keys.py checks the count
+inside strings (an RFC 3339 ``ts``, a URL) are left out by counting only between strings
+(splitting on ``"``, ~0.3 µs, or with a string pattern when the payload has escapes), and
+only a payload that then still has more key colons than distinct keys is parsed again, to
+name the repeated key. tests/twins/test_json_keys.py checks the count
 against ``json.loads`` on generated documents.
 """
 
@@ -40,7 +41,12 @@ def repeated_key(payload: bytes, distinct_keys: int) -> str | None:
     distinct keys over all its objects."""
     if payload.count(b":") <= distinct_keys:
         return None
-    if _STRING.sub(b'""', payload).count(b":") <= distinct_keys:
+    if b"\\" in payload:
+        outside = _STRING.sub(b'""', payload)  # escaped quotes: find the strings properly
+    else:
+        # without escapes every '"' opens or closes a string: the even pieces are outside
+        outside = b"".join(payload.split(b'"')[::2])
+    if outside.count(b":") <= distinct_keys:
         return None
     return _find_repeated(payload)
 

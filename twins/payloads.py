@@ -368,8 +368,8 @@ def parse_payload(
     thing_id: ThingId, kind: DeviceKind, channel: Channel, payload: bytes
 ) -> DeviceMessage:
     """Validate a raw payload; ``ContractError`` says why it was refused and where."""
-    where = f"{thing_id} ({kind}) on {channel}"
     if len(payload) > MAX_PAYLOAD_BYTES:
+        where = _where(thing_id, kind, channel)
         raise ContractError(
             f"payload of {where} is {len(payload)} bytes; at most {MAX_PAYLOAD_BYTES} allowed",
             reason=ContractReason.TOO_LARGE,
@@ -377,7 +377,7 @@ def parse_payload(
     try:
         envelope = _ADAPTERS[(kind, channel)].validate_json(payload)
     except ValidationError as exc:
-        raise _refusal(where, exc) from None
+        raise _refusal(_where(thing_id, kind, channel), exc) from None
     data = envelope.data
     keys = len(envelope.model_fields_set) + len(data.model_fields_set)
     if isinstance(data, Command):
@@ -385,10 +385,16 @@ def parse_payload(
     repeated = repeated_key(payload, keys)
     if repeated is not None:
         raise ContractError(
-            f"payload of {where} breaks the contract: {repeated}: key appears twice",
+            f"payload of {_where(thing_id, kind, channel)} breaks the contract:"
+            f" {repeated}: key appears twice",
             reason=ContractReason.SCHEMA,
         )
     return DeviceMessage(thing_id, kind, channel, envelope.ts, envelope.seq, data)
+
+
+def _where(thing_id: ThingId, kind: DeviceKind, channel: Channel) -> str:
+    # only on refusals: formatting it costs about a microsecond, a third of a validation
+    return f"{thing_id} ({kind}) on {channel}"
 
 
 def _refusal(where: str, exc: ValidationError) -> ContractError:
