@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from ingest.lineprotocol import FieldValue, encode_line, series_key
 from twins.events import EventChannel, TsSource
 from twins.kinds import DeviceKind
-from twins.payloads import DeviceMessage
+from twins.payloads import DeviceMessage, Status
 from twins.registry import RegisteredDevice
 from twins.topics import Channel
 
@@ -76,16 +76,15 @@ def point_time_ns(ts_ms: int, seq: int | None) -> int:
 def line_of(context: DeviceContext, message: DeviceMessage, ts_ms: int) -> str | None:
     """The line-protocol point of an accepted message."""
     data = message.data
-    values: dict[str, Any] = vars(data)
     event_type = ""
     fields: list[tuple[str, FieldValue]] = []
-    if message.channel is Channel.STATUS:
-        online = values["state"] == "online"
-        fields.append(("online", 1 if online else 0))
-        fields.append(("state", values["state"]))
-        if values.get("reason"):
-            fields.append(("reason", values["reason"]))
+    if isinstance(data, Status):
+        fields.append(("online", 1 if data.state == "online" else 0))
+        fields.append(("state", data.state))
+        if data.reason:
+            fields.append(("reason", data.reason))
     else:
+        values: dict[str, Any] = vars(data)
         for key, value in values.items():
             if value is None:
                 continue

@@ -32,7 +32,7 @@ from ingest.twin_updates import TwinUpdater
 from twins.errors import ContractError, ContractReason
 from twins.kinds import REPORT_INTERVAL_SECONDS
 from twins.patches import fold_patch, reported_patch, stale_patch
-from twins.payloads import parse_payload
+from twins.payloads import Status, parse_payload
 from twins.registry import Registry
 from twins.thing_id import ThingId
 from twins.topics import Channel, deadletter_topic, event_topic, parse_topic
@@ -210,7 +210,7 @@ class Pipeline:
                 return
             if check.missing:
                 self._quality(batch, thing, 1, check.missing)
-        elif channel is Channel.STATUS and getattr(message.data, "state", None) == "online":
+        elif isinstance(message.data, Status) and message.data.state == "online":
             self.sequences.forget(thing)  # a birth: the device (re)started counting
         self.accepted += 1
         line = line_of(context, message, ts_ms)
