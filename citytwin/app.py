@@ -26,6 +26,7 @@ from citytwin.settings import CitytwinSettings
 from citytwin.stack import Secrets, registry_path, twin_client
 from citytwin.twin_provisioning import TwinAccess, ensure_twins, provisioned_namespaces
 from ingest.http import create_ingest_router
+from twins.backoff import Backoff
 from twins.client import DittoClient
 from twins.errors import DittoError
 from twins.registry import Registry
@@ -108,7 +109,7 @@ async def keep_twins_provisioned(settings: CitytwinSettings, secrets: Secrets) -
     """Create the registry's twins once the twin API answers (it may start after us)."""
     assert settings.registry is not None
     registry = Registry.load(settings.registry)
-    delay = 0.5
+    backoff = Backoff(first=0.5, maximum=30.0)
     while True:
         try:
             with twin_client(settings, secrets.twins) as client:
@@ -120,9 +121,9 @@ async def keep_twins_provisioned(settings: CitytwinSettings, secrets: Secrets) -
                 )
             return
         except (DittoError, requests.ConnectionError) as exc:
+            delay = backoff.next_delay()
             logger.warning("twins not provisioned yet (%s); retrying in %.1f s", exc, delay)
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 30.0)
+            await asyncio.sleep(delay)
 
 
 def _embedded_twin_app(

@@ -20,6 +20,7 @@ from pydantic_settings import (
 
 from ingest.settings import IngestSettings
 from twins.settings import AccountName, TwinSettings
+from twins.validation import dotted, problems
 
 
 class MqttSettings(BaseModel):
@@ -223,12 +224,9 @@ def settings_problems(exc: Exception) -> list[str]:
     from pydantic import ValidationError
 
     if isinstance(exc, ValidationError):
-        lines = []
-        for error in exc.errors():
-            key = ".".join(str(part) for part in error["loc"]) or "(settings)"
-            message = error["msg"].removeprefix("Value error, ")
-            if error["type"] == "extra_forbidden":
-                message = "unknown setting (check the spelling; see `citytwin config show`)"
-            lines.append(f"{key}: {message}")
-        return lines
+        unknown = "unknown setting (check the spelling; see `citytwin config show`)"
+        return [
+            f"{dotted(problem.loc) or '(settings)'}: {problem.message}"
+            for problem in problems(exc, unknown_field=unknown)
+        ]
     return [str(exc)]

@@ -17,8 +17,10 @@ import os
 import signal
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+
+from twins.backoff import Backoff
 
 logger = logging.getLogger(__name__)
 
@@ -43,21 +45,8 @@ class ChildSpec:
     stop_timeout: float = 10.0
 
 
-@dataclass(slots=True)
-class Backoff:
-    """Restart delays: 0.5 s doubling to 30 s; reset after a minute of healthy running."""
-
-    initial: float = 0.5
-    maximum: float = 30.0
-    healthy_after: float = 60.0
-    _next: float = field(default=0.5, init=False)
-
-    def delay(self, uptime: float) -> float:
-        if uptime >= self.healthy_after:
-            self._next = self.initial
-        delay = self._next
-        self._next = min(self._next * 2, self.maximum)
-        return delay
+HEALTHY_AFTER_SECONDS = 60.0
+"""A child up this long earns a fresh backoff: its next restart waits 0.5 s again."""
 
 
 def _die_with_parent() -> None:
@@ -75,7 +64,7 @@ class ChildProcess:
         self.pid_path = run_dir / f"{spec.name}.pid"
         self.process: asyncio.subprocess.Process | None = None
         self.restarts = 0
-        self._backoff = Backoff()
+        self._backoff = Backoff(first=0.5, maximum=30.0)
         self._stopping = False
 
     @property
@@ -131,7 +120,9 @@ class ChildProcess:
             if self._stopping:
                 return
             uptime = time.monotonic() - started
-            delay = self._backoff.delay(uptime)
+            if uptime >= HEALTHY_AFTER_SECONDS:
+                self._backoff.reset()
+            delay = self._backoff.next_delay()
             logger.warning(
                 "%s (pid %d) exited with code %s after %.1f s; restarting in %.1f s",
                 self.spec.name,

@@ -9,7 +9,9 @@ device message. It answers 202 once the broker has the message (PUBACK).
 
 Errors are JSON ``{"error": code, "message": text, "where": location}``: 401 unknown or
 missing credentials, 403 namespace not allowed, 404 unknown device or channel, 413 body
-too large, 422 the envelope breaks the contract, 503 the broker cannot be reached.
+too large, 422 the envelope breaks the contract, 503 the broker cannot be reached. A
+refused envelope's ``error`` is the reason code its dead letter would have over MQTT
+(`twins.errors.ContractReason`: ``schema``, ``not_finite``, ``not_json``, ``ts_past``, …).
 
 The body is read with a cap (``http_max_body_bytes``): a larger ``Content-Length`` is
 refused before reading, and a streamed body as soon as it passes the cap. Messages go out
@@ -41,7 +43,7 @@ from fastapi.responses import JSONResponse
 from ingest.pipeline import check_ts_window
 from ingest.registry_file import RegistryFile
 from ingest.settings import HttpIngestSystem, IngestSettings
-from twins.errors import ContractError, InvalidThingIdError
+from twins.errors import ContractError, ContractReason, InvalidThingIdError
 from twins.http_body import BodyTooLargeError, read_body
 from twins.payloads import parse_payload
 from twins.thing_id import ThingId
@@ -244,7 +246,7 @@ def create_ingest_router(
         if "*" not in system.namespaces and namespace not in system.namespaces:
             return _error(
                 403,
-                "forbidden",
+                ContractReason.FORBIDDEN,
                 f"system {key!r} may write for {system.namespaces}, not {namespace!r}",
                 where,
             )
@@ -259,25 +261,27 @@ def create_ingest_router(
         try:
             thing_id = ThingId.parse(f"{namespace}:{name}")
         except InvalidThingIdError as exc:
-            return _error(404, "unknown_device", str(exc), where)
+            return _error(404, ContractReason.UNKNOWN_DEVICE, str(exc), where)
         registry.refresh()
         device = registry.registry.get(thing_id)
         if device is None:
-            return _error(404, "unknown_device", f"device {thing_id} is not registered", where)
+            return _error(
+                404, ContractReason.UNKNOWN_DEVICE, f"device {thing_id} is not registered", where
+            )
         limit = settings.http_max_body_bytes
         try:
             body = await read_body(request, limit)
         except BodyTooLargeError as exc:
             return _error(
                 413,
-                "too_large",
+                ContractReason.TOO_LARGE,
                 f"body is {exc.size} bytes or more; at most {limit} bytes allowed",
                 where,
             )
         try:
             message = parse_payload(thing_id, device.kind, kind_channel, body)
         except ContractError as exc:
-            status = 413 if exc.reason == "too_large" else 422
+            status = 413 if exc.reason is ContractReason.TOO_LARGE else 422
             return _error(status, exc.reason, str(exc), where)
         if message.ts_ms is not None:
             refused = check_ts_window(

@@ -1,44 +1,16 @@
-"""What ingest publishes on MQTT for other processes: normalized events and dead letters.
+"""What ingest publishes on MQTT about a refused message: its dead letter.
 
-Normalized events (``citytwin/$platform/events/{kind}/{namespace}/{name}``, QoS 0) are
-batched per thing: one MQTT message carries the events of that thing accepted since the
-previous one, in arrival order. Dead letters (``citytwin/$platform/deadletter/{ns}/{name}``,
-QoS 1) carry one refused message each.
+Dead letters (``citytwin/$platform/deadletter/{ns}/{name}``, QoS 1) carry one refused
+message each. (Normalized events, for analytics, are `twins.events`.)
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class NormalizedEvent(BaseModel):
-    """One accepted device message, with the registry's context and the platform's checks."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    thing_id: str = Field(description="namespace:name of the device.")
-    kind: str = Field(description="Device kind (camera, sensor, counter, kiosk, meeting_room).")
-    site: str = Field(description="Site id (the thing id's namespace).")
-    sector: str = Field(description="Sector of the site.")
-    channel: Literal["telemetry", "event", "state", "status", "cmd/ack", "stale", "quality"] = (
-        Field(description="Device channel, or `stale`/`quality` for what ingest itself noticed.")
-    )
-    ts: int = Field(
-        description="Epoch ms of the observation (server time when the device sent none)."
-    )
-    ts_source: Literal["device", "server"] = Field(description="Where `ts` came from.")
-    seq: int | None = Field(default=None, description="Device sequence number, if any.")
-    data: dict[str, Any] = Field(description="The validated `data` body (or ingest's report).")
-
-
-class EventBatch(BaseModel):
-    """The body of one message on an event topic."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    events: list[NormalizedEvent]
+from twins.errors import ContractReason
 
 
 class DeadLetter(BaseModel):
@@ -46,7 +18,7 @@ class DeadLetter(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    reason: str = Field(description="Stable reason code (see docs/ingest.md).")
+    reason: ContractReason = Field(description="Stable reason code (see docs/ingest.md).")
     detail: str = Field(description="What was wrong and where, for a person.")
     topic: str = Field(description="Topic (or HTTP path) the message came on.")
     payload: str = Field(

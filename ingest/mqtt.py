@@ -49,6 +49,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from ingest.errors import MqttError
+from twins.backoff import Backoff
 
 logger = logging.getLogger(__name__)
 
@@ -237,11 +238,12 @@ class MqttSession(contextlib.AbstractAsyncContextManager["MqttSession"]):
             raise MqttError(self._refused_subscriptions)
 
     async def _maintain(self) -> None:
-        delay = 0.1
+        backoff = Backoff(first=0.1, maximum=5.0)
         while not self._closing:
             try:
                 await self._connect_once()
             except (OSError, MqttError) as exc:
+                delay = backoff.next_delay()
                 logger.log(
                     logging.ERROR if self._refused else logging.WARNING,
                     "MQTT broker %s:%d not reachable as %s: %s; retrying in %.1f s",
@@ -252,9 +254,8 @@ class MqttSession(contextlib.AbstractAsyncContextManager["MqttSession"]):
                     delay,
                 )
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
                 continue
-            delay = 0.1
+            backoff.reset()
             await self._lost.wait()
             if not self._closing:
                 logger.warning(

@@ -22,16 +22,17 @@ from ingest.mapping import (
     availability_line,
     event_dict,
     line_of,
-    twin_patch,
+    quality_event,
 )
 from ingest.metrics import IngestMetrics
 from ingest.registry_file import RegistryFile
 from ingest.sequence import SequenceTracker, SeqVerdict
 from ingest.settings import IngestSettings
 from ingest.twin_updates import TwinUpdater
-from twins.errors import ContractError
+from twins.errors import ContractError, ContractReason
 from twins.kinds import REPORT_INTERVAL_SECONDS
-from twins.payloads import parse_payload
+from twins.patches import fold_patch, reported_patch, stale_patch
+from twins.payloads import Status, parse_payload
 from twins.registry import Registry
 from twins.thing_id import ThingId
 from twins.topics import Channel, deadletter_topic, event_topic, parse_topic
@@ -52,34 +53,20 @@ _DEADLETTER_LOG_KEYS = 10_000
 
 def check_ts_window(
     ts_ms: int, now_ms: int, max_future_seconds: float, max_past_seconds: float
-) -> tuple[str, str] | None:
+) -> tuple[ContractReason, str] | None:
     """``(reason, message)`` when ``ts_ms`` is too far ahead of or behind ``now_ms``."""
     ahead = (ts_ms - now_ms) / 1000
     if ahead > max_future_seconds:
-        return DeadLetterReason.TS_FUTURE, (
+        return ContractReason.TS_FUTURE, (
             f"ts {ts_ms} is {ahead:.0f} s ahead of the server clock"
             f" (at most {max_future_seconds:.0f} s)"
         )
     if -ahead > max_past_seconds:
-        return DeadLetterReason.TS_PAST, (
+        return ContractReason.TS_PAST, (
             f"ts {ts_ms} is {-ahead:.0f} s behind the server clock"
             f" (at most {max_past_seconds:.0f} s)"
         )
     return None
-
-
-class DeadLetterReason:
-    """Reason codes of dead letters (also the ``reason`` label of the metric)."""
-
-    TOPIC = "topic"
-    UNKNOWN_DEVICE = "unknown_device"
-    TOO_LARGE = "too_large"
-    NOT_JSON = "not_json"
-    SCHEMA = "schema"
-    NOT_FINITE = "not_finite"
-    TS_FUTURE = "ts_future"
-    TS_PAST = "ts_past"
-    AUTH = "forbidden"
 
 
 @dataclass(slots=True)
@@ -122,7 +109,7 @@ class Pipeline:
         self._twins = twins
         self._clock = clock
         self._registry_file = registry_file
-        self._deadletter_logged: dict[tuple[str, str], list[float]] = {}
+        self._deadletter_logged: dict[tuple[str, ContractReason], list[float]] = {}
         self._routes: dict[str, _Route] = {}
         self._contexts: dict[ThingId, DeviceContext] = {}
         self.sequences = SequenceTracker()
@@ -142,7 +129,7 @@ class Pipeline:
         try:
             parsed = parse_topic(topic)
         except ContractError as exc:
-            self.dead_letter(None, DeadLetterReason.TOPIC, str(exc), topic, payload, received_ms)
+            self.dead_letter(None, ContractReason.TOPIC, str(exc), topic, payload, received_ms)
             return None
         context = self._contexts.get(parsed.thing_id)
         if context is None and self._registry_file is not None:
@@ -155,7 +142,7 @@ class Pipeline:
         if context is None:
             self.dead_letter(
                 parsed.thing_id,
-                DeadLetterReason.UNKNOWN_DEVICE,
+                ContractReason.UNKNOWN_DEVICE,
                 f"device {parsed.thing_id} on {topic!r} is not in the registry",
                 topic,
                 payload,
@@ -184,12 +171,9 @@ class Pipeline:
         try:
             message = parse_payload(context.device.thing_id, context.device.kind, channel, payload)
         except ContractError as exc:
-            reason = exc.reason
-            if reason == DeadLetterReason.SCHEMA and "finite number" in str(exc):
-                reason = DeadLetterReason.NOT_FINITE
             self.dead_letter(
                 context.device.thing_id,
-                reason,
+                exc.reason,
                 f"{exc} (topic {topic!r})",
                 topic,
                 payload,
@@ -226,7 +210,7 @@ class Pipeline:
                 return
             if check.missing:
                 self._quality(batch, thing, 1, check.missing)
-        elif channel is Channel.STATUS and getattr(message.data, "state", None) == "online":
+        elif isinstance(message.data, Status) and message.data.state == "online":
             self.sequences.forget(thing)  # a birth: the device (re)started counting
         self.accepted += 1
         line = line_of(context, message, ts_ms)
@@ -238,11 +222,9 @@ class Pipeline:
         self.last_seen[thing] = (seen, context)
         was_stale = thing in self.stale
         if self._twins is not None:
-            patch = twin_patch(context, message, ts_ms)
+            patch = reported_patch(message, ts_ms)
             if was_stale:
-                patch["features"].setdefault("connectivity", {"properties": {}})["properties"][
-                    "stale"
-                ] = False
+                fold_patch(patch, stale_patch(False))
             self._twins.add(thing, patch, seen)
         if was_stale:
             self.stale.discard(thing)
@@ -291,17 +273,7 @@ class Pipeline:
             if self.settings.events_enabled:
                 topic = event_topic(context.device.kind.value, context.device.thing_id)
                 batch.events.setdefault(topic, []).append(
-                    {
-                        "thing_id": name,
-                        "kind": context.tags["kind"],
-                        "site": context.tags["site"],
-                        "sector": context.tags["sector"],
-                        "channel": "quality",
-                        "ts": now_ms,
-                        "ts_source": "server",
-                        "seq": None,
-                        "data": {"duplicates": duplicates, "missing": missing},
-                    }
+                    quality_event(context, duplicates, missing, now_ms)
                 )
 
     def _context_of(self, thing: str) -> DeviceContext | None:
@@ -313,7 +285,7 @@ class Pipeline:
     def dead_letter(
         self,
         thing_id: ThingId | None,
-        reason: str,
+        reason: ContractReason,
         detail: str,
         topic: str,
         payload: bytes,
@@ -349,7 +321,7 @@ class Pipeline:
         if not self._publish(deadletter_topic(thing_id), body, 1):
             logger.warning("dead letter of %s not published: no broker connection", topic)
 
-    def _log_dead_letter(self, source: str, reason: str, detail: str) -> None:
+    def _log_dead_letter(self, source: str, reason: ContractReason, detail: str) -> None:
         """Log the first dead letter of (source, reason), then at most one line a period."""
         now = time.monotonic()
         key = (source, reason)

@@ -32,6 +32,7 @@ from ingest.spool import DiskSpool
 from ingest.twin_updates import TwinUpdater
 from ingest.writer import DurableWriter
 from twins.client import DittoClient
+from twins.patches import stale_patch
 from twins.topics import ROOT, Channel
 
 logger = logging.getLogger(__name__)
@@ -182,11 +183,7 @@ class IngestService:
                         self._batch.lines.append(pipeline.stale_line(context))
                         self._batch.messages += 1
                         if twins is not None:
-                            twins.add(
-                                context.thing,
-                                {"features": {"connectivity": {"properties": {"stale": True}}}},
-                                time.monotonic(),
-                            )
+                            twins.add(context.thing, stale_patch(True), time.monotonic())
                     registry = registry_file.refresh()
                     if registry is not None:
                         pipeline.use_registry(registry)

@@ -20,9 +20,9 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from ingest.mapping import merge_patch
 from ingest.metrics import IngestMetrics
 from twins.errors import DittoError, DittoNotFoundError, DittoUnavailableError
+from twins.patches import fold_patch
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ class TwinUpdater:
             self._due.append((received + self._window, thing))
             self._wake.set()
         else:
-            merge_patch(pending, patch)
+            fold_patch(pending, patch)
 
     @property
     def waiting(self) -> int:
@@ -129,7 +129,7 @@ class TwinUpdater:
     def _put_back(self, thing: str, patch: dict[str, Any], received: float) -> None:
         newer = self._pending.pop(thing, None)
         if newer is not None:
-            merge_patch(patch, newer)
+            fold_patch(patch, newer)
         self._pending[thing] = patch
         self._received[thing] = received
         self._due.append((time.monotonic() + self._retry_delay, thing))

@@ -22,6 +22,7 @@ from ingest.influx import InfluxV1Client
 from ingest.metrics import IngestMetrics
 from ingest.settings import IngestSettings
 from ingest.spool import DiskSpool, SpoolFullError, SpoolRecord
+from twins.backoff import Backoff
 
 logger = logging.getLogger(__name__)
 
@@ -75,20 +76,21 @@ class DurableWriter:
         self._wake.set()
 
     async def _write_with_retries(self, body: bytes, points: int) -> None:
-        delay = self._settings.retry_backoff_seconds
-        for attempt in range(self._settings.write_retries + 1):
+        first, retries = self._settings.retry_backoff_seconds, self._settings.write_retries
+        backoff = Backoff(first=first, maximum=first * 2**retries)
+        for attempt in range(retries + 1):
             try:
                 await self._write_splitting(body, points)
                 return
             except InfluxUnavailableError as exc:
-                if attempt == self._settings.write_retries:
+                if attempt == retries:
                     raise
                 self._metrics.write_retries.inc()
+                delay = backoff.next_delay()
                 logger.warning(
                     "InfluxDB write failed (%s); retry %d in %.1f s", exc, attempt + 1, delay
                 )
                 await asyncio.sleep(delay)
-                delay *= 2
 
     async def _write_splitting(self, body: bytes, points: int) -> int:
         """Write ``body``; on 413 write it in halves; return the points written. Points
@@ -145,7 +147,7 @@ class DurableWriter:
 
     async def replay(self) -> None:
         """Drain the spool into InfluxDB whenever it holds anything; runs until cancelled."""
-        delay = self._settings.retry_backoff_seconds
+        backoff = Backoff(first=self._settings.retry_backoff_seconds, maximum=5.0)
         while True:
             await self._wake.wait()
             self._wake.clear()
@@ -167,6 +169,7 @@ class DurableWriter:
                 except InfluxUnavailableError as exc:
                     # 401/403/404 need an operator: say so loudly each time
                     level = logging.ERROR if (exc.status or 500) < 500 else logging.WARNING
+                    delay = backoff.next_delay()
                     logger.log(
                         level,
                         "replay: InfluxDB cannot take writes yet (%s); next try in %.1f s",
@@ -174,10 +177,9 @@ class DurableWriter:
                         delay,
                     )
                     await asyncio.sleep(delay)
-                    delay = min(delay * 2, 5.0)
                     continue
                 self._metrics.points_replayed.inc(written)
-                delay = self._settings.retry_backoff_seconds
+                backoff.reset()
                 try:
                     async with self._lock:
                         await asyncio.to_thread(self._spool.pop, record)

@@ -27,6 +27,7 @@ from typing import Any
 import aiomqtt
 from pydantic import BaseModel
 
+from twins.backoff import Backoff
 from twins.kinds import DeviceKind
 from twins.payloads import Envelope, Status, encode
 from twins.thing_id import ThingId
@@ -165,14 +166,16 @@ class DeviceLink:
 
     async def run(self) -> None:
         """Connect, publish, reconnect with backoff; returns after ``finish`` has flushed."""
-        delay = self._backoff[0]
+        first, maximum = self._backoff
+        # full jitter, as AWS recommends for fleets reconnecting at once
+        backoff = Backoff(first=first, maximum=maximum, jitter=1.0, uniform=self._rng.uniform)
         while True:
             await self._carrier.wait()
             if self._closing and (not self._buffer or not self.powered):
                 return
             try:
                 await self._session()
-                delay = self._backoff[0]
+                backoff.reset()
             except* aiomqtt.MqttError as failure:
                 # a refused connect arrives bare, an unacknowledged publish (broker stalled,
                 # socket gone) inside the session's task group: both mean "connect again"
@@ -186,9 +189,7 @@ class DeviceLink:
                 continue
             if self._closing:
                 return  # no second chance to flush at the end of a run
-            # full jitter, as AWS recommends for fleets reconnecting at once
-            await asyncio.sleep(self._rng.uniform(0, delay))
-            delay = min(delay * 2, self._backoff[1])
+            await asyncio.sleep(backoff.next_delay())
 
     async def _session(self) -> None:
         will = aiomqtt.Will(self.status_topic, OFFLINE_WILL, qos=1, retain=True)

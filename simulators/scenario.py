@@ -25,6 +25,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from simulators.clock import utc_offset
 from simulators.errors import ScenarioError
+from twins import validation
 from twins.kinds import DeviceKind, Sector
 from twins.registry import AttributeValue, DeviceSpec, RegistrySpec, SiteSpec
 from twins.yaml_source import YamlModelError, load_yaml_model
@@ -328,8 +329,8 @@ class Scenario(_Section):
             try:
                 self._registry = RegistrySpec(sites=sites)
             except ValidationError as exc:
-                for error in exc.errors(include_url=False):
-                    problems.append(_problem(("sites",), error["msg"], "registry"))
+                for problem in validation.problems(exc):
+                    problems.append(_problem(("sites",), problem.message, "registry"))
         if not problems:
             self._check_references(problems)
         if problems:
@@ -431,12 +432,11 @@ def _expand_sites(scenario: Scenario, problems: list[InitErrorDetails]) -> list[
             try:
                 sites.append(_expand_site(template, n, codes))
             except ValidationError as exc:
-                for error in exc.errors(include_url=False):
-                    first = error["loc"][0] if error["loc"] else None
+                for problem in validation.problems(exc):
+                    first = problem.loc[0] if problem.loc else None
                     field = first if isinstance(first, str) and first != "devices" else None
-                    message = str(error["msg"]).removeprefix("Value error, ")
                     where = ("sites", index, field) if field else ("sites", index)
-                    problems.append(_problem(where, f"{message} (site {n} of this entry)"))
+                    problems.append(_problem(where, f"{problem.message} (site {n} of this entry)"))
                 break
             except (KeyError, ValueError, IndexError) as exc:
                 problems.append(_problem(("sites", index, "id"), f"cannot expand {{n}}: {exc}"))

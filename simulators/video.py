@@ -28,6 +28,7 @@ import av
 from simulators.errors import VideoError
 from simulators.scenario import VideoSettings
 from simulators.scenes import SceneRenderer, SceneState
+from twins.backoff import Backoff
 from twins.thing_id import ThingId
 
 logger = logging.getLogger(__name__)
@@ -68,15 +69,14 @@ class CameraStream:
         self._thread.join(timeout)
 
     def _run(self) -> None:
-        delay = 0.5
+        backoff = Backoff(first=0.5, maximum=10.0)
         while not self._stop.is_set():
             try:
                 self._publish()
-                delay = 0.5
+                backoff.reset()
             except (av.FFmpegError, OSError) as exc:
                 logger.warning("%s: stream to %s failed: %s", self.thing_id, self.source_url, exc)
-                self._stop.wait(delay)
-                delay = min(delay * 2, 10.0)
+                self._stop.wait(backoff.next_delay())
 
     def _publish(self) -> None:
         settings = self.settings

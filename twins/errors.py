@@ -14,6 +14,7 @@ TwinsError
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 
@@ -25,14 +26,29 @@ class InvalidThingIdError(TwinsError, ValueError):
     """A thing id (``namespace:name``) that does not follow the rules."""
 
 
+class ContractReason(StrEnum):
+    """Why a device message was refused: the dead letter's ``reason`` over MQTT and the
+    ``error`` code of HTTP ingest, the same code for the same fault on either path."""
+
+    TOPIC = "topic"
+    UNKNOWN_DEVICE = "unknown_device"
+    TOO_LARGE = "too_large"
+    NOT_JSON = "not_json"
+    SCHEMA = "schema"
+    NOT_FINITE = "not_finite"
+    TS_FUTURE = "ts_future"
+    TS_PAST = "ts_past"
+    FORBIDDEN = "forbidden"
+
+
 class ContractError(TwinsError, ValueError):
     """A message or topic that breaks the MQTT device contract.
 
-    ``reason`` is a short stable code (``not_json``, ``schema``, ``topic``, …) used to
-    count dead letters; the message says what and where for a person.
+    ``reason`` is a short stable code (`ContractReason`) used to count dead letters; the
+    message says what and where for a person.
     """
 
-    def __init__(self, message: str, *, reason: str) -> None:
+    def __init__(self, message: str, *, reason: ContractReason) -> None:
         super().__init__(message)
         self.reason = reason
 

@@ -28,6 +28,7 @@ from pydantic import (
 
 from twins.pointer import parse_pointer
 from twins.thing_id import is_ditto_thing_id
+from twins.validation import pointer, problems
 
 DEFINITION_PATTERN = re.compile(
     r"^(?:[_a-zA-Z0-9\-.]+:[_a-zA-Z0-9\-.]+:[_a-zA-Z0-9\-.]+|https?://[^\s]+)$"
@@ -207,10 +208,7 @@ def json_depth_exceeds(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
 
 
 def describe_validation_error(exc: ValidationError, *, prefix: str = "") -> str:
-    """``/features/queue/properties: Input should be a valid dictionary`` lines, joined."""
-    parts = []
-    for error in exc.errors()[:5]:
-        location = "/".join(str(part) for part in error["loc"])
-        where = f"{prefix}/{location}".replace("//", "/") if location else (prefix or "/")
-        parts.append(f"at '{where}': {error['msg'].removeprefix('Value error, ')}")
-    return "; ".join(parts)
+    """``at '/features/queue/properties': Input should be a valid dictionary`` parts, joined."""
+    return "; ".join(
+        f"at '{pointer(problem.loc, prefix)}': {problem.message}" for problem in problems(exc)[:5]
+    )

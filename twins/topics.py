@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from twins.errors import ContractError
+from twins.errors import ContractError, ContractReason
 from twins.thing_id import NAME_PATTERN, NAMESPACE_PATTERN, ThingId
 
 ROOT = "citytwin"
@@ -33,18 +33,10 @@ class Channel(StrEnum):
     CMD_ACK = "cmd/ack"
 
 
-DEVICE_CHANNELS = frozenset(
-    {Channel.TELEMETRY, Channel.EVENT, Channel.STATE, Channel.STATUS, Channel.CMD_ACK}
-)
-"""The channels a device publishes on (it only subscribes to ``cmd``)."""
-
 TOPIC_MATCHER = re.compile(
     rf"^{ROOT}/(?P<namespace>{NAMESPACE_PATTERN})/(?P<name>{NAME_PATTERN})"
     r"/(?P<channel>telemetry|event|state|status|cmd|cmd/ack)$"
 )
-
-ALL_DEVICE_MESSAGES = f"{ROOT}/+/+/#"
-"""Subscription filter for every device topic (``$platform`` is excluded by parse)."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -63,19 +55,14 @@ def device_topic(thing_id: ThingId, channel: Channel) -> str:
     return f"{ROOT}/{thing_id.namespace}/{thing_id.name}/{channel.value}"
 
 
-def device_prefix(thing_id: ThingId) -> str:
-    """Topic prefix owned by one device (its ACL covers ``prefix/#``)."""
-    return f"{ROOT}/{thing_id.namespace}/{thing_id.name}"
-
-
 def parse_topic(topic: str) -> DeviceTopic:
-    """Parse a device topic, raising ``ContractError(reason="topic")`` when it is not one."""
+    """Parse a device topic, raising ``ContractError`` (reason ``topic``) when it is not one."""
     match = TOPIC_MATCHER.fullmatch(topic)
     if match is None:
         raise ContractError(
             f"topic {topic!r} is not 'citytwin/{{namespace}}/{{name}}/{{channel}}' with channel"
             " one of telemetry, event, state, status, cmd, cmd/ack",
-            reason="topic",
+            reason=ContractReason.TOPIC,
         )
     return DeviceTopic(ThingId(match["namespace"], match["name"]), Channel(match["channel"]))
 

@@ -13,6 +13,8 @@ from typing import TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from twins.validation import dotted, problems
+
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
@@ -46,21 +48,11 @@ def load_yaml_model(path: Path, model: type[ModelT]) -> ModelT:
 
 
 def _locate(path: Path, root: yaml.Node | None, exc: ValidationError) -> list[str]:
-    problems = []
-    for error in exc.errors(include_url=False):
-        loc = [part for part in error["loc"] if not _is_union_tag(part)]
-        line = _line_of(root, loc)
-        field = _dotted(loc) or "(top level)"
-        message = error["msg"].removeprefix("Value error, ")
-        if error["type"] == "extra_forbidden":
-            message = "unknown field (check the spelling)"
-        problems.append(f"{path}:{line}: {field}: {message}")
-    return problems
-
-
-def _is_union_tag(part: int | str) -> bool:
-    # pydantic inserts the chosen union member's tag (e.g. 'function-after[...]') in locs
-    return isinstance(part, str) and ("[" in part or part.startswith("function-"))
+    return [
+        f"{path}:{_line_of(root, list(problem.loc))}: {dotted(problem.loc) or '(top level)'}:"
+        f" {problem.message}"
+        for problem in problems(exc)
+    ]
 
 
 def _line_of(node: yaml.Node | None, loc: list[int | str]) -> int:
@@ -85,10 +77,3 @@ def _child(node: yaml.Node, part: int | str) -> yaml.Node | None:
     if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
         return node.value[part]  # type: ignore[no-any-return]
     return None
-
-
-def _dotted(loc: list[int | str]) -> str:
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text

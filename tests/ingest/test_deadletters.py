@@ -81,6 +81,48 @@ def test_bad_messages_go_to_the_dead_letter_topic_with_a_reason(
     watcher.close()
 
 
+def test_values_of_the_wrong_json_type_are_dead_letters_naming_the_field(
+    broker: Broker,
+    influx: Influx,
+    make_site: Callable[..., Site],
+    make_ingest: Callable[..., IngestProcess],
+) -> None:
+    site = make_site([("pm-01", "sensor")], twins=False)
+    watcher = Watcher(broker, f"citytwin/$platform/deadletter/{site.namespace}/#")
+    make_ingest(site, twins=False)
+    device = Device(broker, f"{site.namespace}:pm-01")
+    bad = {
+        b'{"seq": "300001", "data": {"noise_dba": 40}}': "seq: Input should be a valid integer",
+        b'{"seq": 300002.0, "data": {"noise_dba": 40}}': "seq: Input should be a valid integer",
+        b'{"seq": 3, "data": {"water_level_cm": "12.5"}}': (
+            "data.water_level_cm: Input should be a valid number"
+        ),
+        b'{"seq": 4, "data": {"water_level_cm": true}}': (
+            "data.water_level_cm: Input should be a valid number"
+        ),
+        b'{"seq": 5, "data": {"noise_dba": 40, "noise_dba": 90}}': (
+            "data.noise_dba: key appears twice"
+        ),
+    }
+    for payload in bad:
+        device.publish("telemetry", payload).wait_for_publish(10)
+    device.send("telemetry", {"water_level_cm": 12}, seq=6).wait_for_publish(10)
+
+    letters = wait_until(lambda: len(watcher.messages) >= len(bad) and watcher.json(), "letters")
+    assert sorted((body["reason"], body["payload"].encode()) for _, body in letters) == sorted(
+        ("schema", payload) for payload in bad
+    )
+    for _, body in letters:
+        assert bad[body["payload"].encode()] in body["detail"]
+    rows = wait_until(
+        lambda: influx_rows(influx, site.database, "SELECT water_level_cm FROM sensor_telemetry"),
+        "the good point",
+    )
+    assert [row["water_level_cm"] for row in rows] == [12.0]
+    device.close()
+    watcher.close()
+
+
 def test_a_flood_of_dead_letters_is_logged_once_but_counted_and_published_in_full(
     broker: Broker,
     make_site: Callable[..., Site],

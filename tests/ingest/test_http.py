@@ -167,6 +167,32 @@ def test_refusals_say_what_and_where(
     assert answer["message"]
 
 
+@pytest.mark.parametrize(
+    ("body", "error", "says"),
+    [
+        (b'{"seq":1,"data":{"queue_length":NaN}}', "not_finite", "data.queue_length"),
+        (b'{"seq":"300001","data":{"queue_length":2}}', "schema", "seq: "),
+        (b'{"seq":300002.0,"data":{"queue_length":2}}', "schema", "seq: "),
+        (b'{"seq":1,"data":{"queue_length":2,"paper_ok":"yes"}}', "schema", "data.paper_ok"),
+        (b'{"seq":1,"seq":2,"data":{"queue_length":2}}', "schema", "seq: key appears twice"),
+        (b'{"seq":1,"data":{"queue_length":', "not_json", "not valid JSON"),
+    ],
+)
+def test_http_refuses_with_the_reason_codes_of_mqtt_dead_letters(
+    http_ingest: tuple[str, Site], body: bytes, error: str, says: str
+) -> None:
+    url, site = http_ingest
+    response = httpx.post(
+        f"{url}/ingest/{site.namespace}/kiosk-1/telemetry",
+        content=body,
+        auth=("queue-system", "queue-pass"),
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["error"] == error
+    assert says in response.json()["message"]
+
+
 def test_one_mqtt_connection_serves_every_request_and_survives_a_broker_restart(
     broker: Broker, http_ingest: tuple[str, Site], publisher: IngestPublisher
 ) -> None:

@@ -18,6 +18,8 @@ from tests.ingest.support import (
     write_registry,
 )
 from tests.services import Broker, Influx
+from twins.events import EventBatch, EventChannel, NormalizedEvent, TsSource
+from twins.kinds import DeviceKind
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -125,6 +127,15 @@ def test_events_status_twin_and_normalized_events(
     assert normalized[2]["data"] == {"waiting": 9, "officer_present": True}
     assert normalized[2]["site"] == site.namespace
     assert normalized[0]["ts_source"] == "server"
+    # every message is an EventBatch, the schema analytics validates with
+    typed = [
+        event for _, raw in watcher.messages for event in EventBatch.model_validate_json(raw).events
+    ]
+    assert [(e.channel, e.kind, e.ts_source) for e in typed[:3]] == [
+        (EventChannel.STATUS, DeviceKind.COUNTER, TsSource.SERVER),
+        (EventChannel.EVENT, DeviceKind.COUNTER, TsSource.DEVICE),
+        (EventChannel.TELEMETRY, DeviceKind.COUNTER, TsSource.DEVICE),
+    ]
     device.close()
     watcher.close()
 
@@ -136,6 +147,7 @@ def test_duplicates_are_dropped_and_gaps_counted(
     make_ingest: Callable[..., IngestProcess],
 ) -> None:
     site = make_site([("kiosk-1", "kiosk")], twins=False)
+    events = Watcher(broker, f"citytwin/$platform/events/kiosk/{site.namespace}/#")
     ingest = make_ingest(site, twins=False)
     device = Device(broker, f"{site.namespace}:kiosk-1")
     ts = int(time.time() * 1000)
@@ -163,7 +175,22 @@ def test_duplicates_are_dropped_and_gaps_counted(
         "sequence quality points",
     )
     assert (quality[0]["d"], quality[0]["m"]) == (2, 3)
+
+    def quality_events() -> list[NormalizedEvent] | None:
+        found = [
+            event
+            for _, raw in events.messages
+            for event in EventBatch.model_validate_json(raw).events
+            if event.channel is EventChannel.QUALITY
+        ]
+        total = sum(int(str(event.data["duplicates"])) for event in found)
+        return found if total >= 2 else None
+
+    reported = wait_until(quality_events, "quality events")
+    assert sum(int(str(e.data["missing"])) for e in reported) == 3
+    assert {(e.thing_id, e.ts_source, e.seq) for e in reported} == {(thing, TsSource.SERVER, None)}
     device.close()
+    events.close()
 
 
 def test_silent_device_is_marked_stale_in_twin_and_series(

@@ -94,7 +94,7 @@ def test_rfc3339_and_epoch_ms_mean_the_same_instant() -> None:
     ("payload", "reason", "says"),
     [
         (b"not json", "not_json", "is not valid JSON"),
-        (b'{"seq":1,"data":{"waiting":NaN,"officer_present":true}}', "schema", "data.waiting"),
+        (b'{"seq":1,"data":{"waiting":NaN,"officer_present":true}}', "not_finite", "data.waiting"),
         (b'{"seq":1,"data":{"waiting":-1,"officer_present":true}}', "schema", "data.waiting"),
         (b'{"seq":1,"data":{"waiting":1,"officer_present":true,"x":1}}', "schema", "data.x"),
         (b'{"data":{"waiting":1,"officer_present":true}}', "schema", "seq is required"),
@@ -117,6 +117,75 @@ def test_bad_payloads_say_what_and_where(payload: bytes, reason: str, says: str)
     assert caught.value.reason == reason
     assert says in str(caught.value)
     assert "thaibinh.hcc:counter-07 (counter) on telemetry" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason", "says"),
+    [
+        (b'{"seq":"300001","data":{"waiting":1,"officer_present":true}}', "schema", "seq: "),
+        (b'{"seq":300002.0,"data":{"waiting":1,"officer_present":true}}', "schema", "seq: "),
+        (b'{"seq":1,"data":{"waiting":"4","officer_present":true}}', "schema", "data.waiting: "),
+        (b'{"seq":1,"data":{"waiting":4.0,"officer_present":true}}', "schema", "data.waiting: "),
+        (b'{"seq":1,"data":{"waiting":1,"officer_present":1}}', "schema", "data.officer_present"),
+        (b'{"seq":1,"data":{"waiting":1,"officer_present":"true"}}', "schema", "officer_present"),
+        (b'{"seq":1,"ts":1.7e12,"data":{"waiting":1,"officer_present":true}}', "schema", "ts: "),
+        (
+            b'{"seq":1,"seq":2,"data":{"waiting":1,"officer_present":true}}',
+            "schema",
+            "seq: key appears twice",
+        ),
+        (
+            b'{"seq":1,"ts":"2026-11-26T08:00:00+07:00",'
+            b'"data":{"waiting":1,"waiting":9,"officer_present":true}}',
+            "schema",
+            "data.waiting: key appears twice",
+        ),
+    ],
+)
+def test_types_are_strict_and_a_refusal_names_the_field(
+    payload: bytes, reason: str, says: str
+) -> None:
+    with pytest.raises(ContractError) as caught:
+        parse_payload(COUNTER, DeviceKind.COUNTER, Channel.TELEMETRY, payload)
+    assert caught.value.reason == reason
+    assert says in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("data", "says"),
+    [
+        ({"water_level_cm": "12.5"}, "data.water_level_cm: Input should be a valid number"),
+        ({"water_level_cm": True}, "data.water_level_cm: Input should be a valid number"),
+        ({"noise_dba": None, "pm25_ugm3": "7"}, "data.pm25_ugm3: Input should be a valid number"),
+    ],
+)
+def test_a_number_field_takes_json_numbers_only(data: dict[str, Any], says: str) -> None:
+    payload = json.dumps({"seq": 1, "data": data}).encode()
+    with pytest.raises(ContractError, match=re.escape(says)) as caught:
+        parse_payload(COUNTER, DeviceKind.SENSOR, Channel.TELEMETRY, payload)
+    assert caught.value.reason == "schema"
+
+
+@pytest.mark.parametrize("value", [b"NaN", b"Infinity", b"-Infinity"])
+def test_nan_and_infinity_are_not_finite_not_schema(value: bytes) -> None:
+    payload = b'{"seq":1,"data":{"temperature_c":' + value + b"}}"
+    with pytest.raises(ContractError, match=r"data\.temperature_c") as caught:
+        parse_payload(COUNTER, DeviceKind.SENSOR, Channel.TELEMETRY, payload)
+    assert caught.value.reason == "not_finite"
+
+
+def test_integer_json_is_a_number_and_colons_in_strings_are_no_repeated_keys() -> None:
+    message = parse_payload(
+        COUNTER,
+        DeviceKind.CAMERA,
+        Channel.STATE,
+        b'{"ts":"2026-11-26T08:00:00+07:00","seq":7,'
+        b'"data":{"stream_url":"rtsp://a:b@127.0.0.1:8554/x:y","fps":12}}',
+    )
+    assert message.data.model_dump(exclude_none=True) == {
+        "stream_url": "rtsp://a:b@127.0.0.1:8554/x:y",
+        "fps": 12.0,
+    }
 
 
 def test_topics_round_trip_and_reject_strangers() -> None:
