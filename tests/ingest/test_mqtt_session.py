@@ -17,7 +17,8 @@ import pytest
 import uvloop
 from paho.mqtt.enums import CallbackAPIVersion
 
-from ingest.mqtt import MqttSession, Received
+from ingest.mqtt import MqttSession
+from ingest.mqtt_codec import Received
 from tests.services import Broker, start_broker, wait_until
 
 pytestmark = [pytest.mark.timeout(180), pytest.mark.slow]
