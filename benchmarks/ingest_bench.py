@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import gc
 import hashlib
 import json
 import os
@@ -153,6 +154,10 @@ def run_publisher(args: argparse.Namespace) -> None:
     client.on_publish = on_publish
     client.connect(access.mqtt_host, access.mqtt_port)
     client.loop_start()
+    # the load generator must not pause: paho keeps every unacknowledged message, and the
+    # collector's full passes over them stalled this process for 60-100 ms at a time,
+    # which the latency phase then measured as ingest latency (docs/performance.md)
+    gc.disable()
     topics = [f"citytwin/{NAMESPACE}/{name}/telemetry" for name, _ in devices]
     start = time.monotonic()
     behind, behind_at = 0.0, 0.0
@@ -549,6 +554,7 @@ def start_ingest(
     twin_url: str | None,
     client_id: str,
     session_expiry: int = 86_400,
+    settings: dict[str, Any] | None = None,
 ) -> tuple[subprocess.Popen[bytes], int]:
     """An ingest worker (``python -m ingest``) once it is ready: (process, metrics port)."""
     metrics_port = free_port()
@@ -565,6 +571,7 @@ def start_ingest(
             "metrics_port": metrics_port,
             "client_id": client_id,
             "session_expiry_seconds": session_expiry,
+            **(settings or {}),
         },
     }
     if access.influx_username:
@@ -655,6 +662,9 @@ def main() -> None:
         type=Path,
         help="append each twin change (wall-clock time, latency in s, thing) to this file",
     )
+    parser.add_argument(
+        "--twin-workers", type=int, help="ingest's twin_workers (default: its own default)"
+    )
     parser.add_argument("--publisher", action="store_true")
     parser.add_argument("--subscriber", choices=["paho", "paho-work", "aiomqtt", "session"])
     parser.add_argument("--rate", type=float, default=0)
@@ -743,7 +753,13 @@ def main() -> None:
             ditto.put_thing(thing)
 
         ingest, metrics_port = start_ingest(
-            access, work, registry_path, "bench", twin_url=twin_url, client_id="bench-ingest"
+            access,
+            work,
+            registry_path,
+            "bench",
+            twin_url=twin_url,
+            client_id="bench-ingest",
+            settings={"twin_workers": args.twin_workers} if args.twin_workers else {},
         )
         procs.append(ingest)
         ingest_ps = psutil.Process(ingest.pid)
@@ -815,7 +831,15 @@ def main() -> None:
             seq_base = n
             for _ in range(args.latency_runs):
                 count = int(rate / 2 * 15)
-                measure_latency(access, args, ditto, rate / 2, count, seq_base, metrics_port)
+                watched = {
+                    "mosquitto": broker.managed.pid,
+                    "influxd": influx.managed.pid,
+                    "ingest": ingest.pid,
+                    "twin service": procs[0].pid,
+                }
+                measure_latency(
+                    access, args, ditto, rate / 2, count, seq_base, metrics_port, watched
+                )
                 seq_base += count
         if profiler is not None:
             summarize_profile(work / "profile.txt")
@@ -835,8 +859,10 @@ def measure_latency(
     count: int,
     seq_base: int,
     metrics_port: int,
+    watched: dict[str, int],
 ) -> None:
-    """Publish → twin visible at ``rate``: p50/p99, and when the slowest changes came."""
+    """Publish → twin visible at ``rate``: p50/p99, and when the slowest changes came,
+    with the CPU each of ``watched`` (name: pid) and the whole machine used meanwhile."""
     changes: list[tuple[float, float]] = []
     """(seconds since the phase started, latency) of each twin change."""
     stop = threading.Event()
@@ -877,6 +903,22 @@ def measure_latency(
     prober.connect(access.mqtt_host, access.mqtt_port)
     prober.subscribe(f"citytwin/{NAMESPACE}/{device_list(1)[0][0]}/telemetry", qos=1)
     prober.loop_start()
+    cpu_samples: list[tuple[float, dict[str, float]]] = []
+    """(seconds since start, CPU seconds used so far by each watched process and by the
+    whole machine), every 0.25 s."""
+
+    def sample_cpu() -> None:
+        processes = {name: psutil.Process(pid) for name, pid in watched.items()}
+        while not stop.is_set():
+            used = {name: sum(p.cpu_times()[:2]) for name, p in processes.items()}
+            machine = psutil.cpu_times()
+            used["machine"] = machine.user + machine.nice + machine.system
+            used["machine, niced"] = machine.nice
+            cpu_samples.append((time.time() - start, used))
+            time.sleep(0.25)
+
+    sampler = threading.Thread(target=sample_cpu, daemon=True)
+    sampler.start()
     log = args.latency_log.open("a") if args.latency_log else None
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
@@ -925,6 +967,19 @@ def measure_latency(
         f"  changes at or over p99: {len(slow)}, in {len(seconds)} distinct seconds of the"
         f" phase: {seconds[:20]}"
     )
+    cores = os.cpu_count() or 1
+    for second in [*seconds[:3], -1]:
+        window = [(at, used) for at, used in cpu_samples if second - 1 <= at <= second + 1]
+        if second == -1:
+            window = [cpu_samples[0], cpu_samples[-1]] if cpu_samples else []
+        if len(window) < 2:
+            continue
+        (t0, first), (t1, last) = window[0], window[-1]
+        shares = ", ".join(
+            f"{name} {100 * (last[name] - first[name]) / (t1 - t0) / cores:.0f}%" for name in last
+        )
+        where = "whole phase" if second == -1 else f"{second - 1}-{second + 1} s"
+        print(f"  CPU ({where}, % of all {cores} cores): {shares}")
     if probe:
         probed = sorted(latency for _, latency in probe)
         late = sorted({int(at) for at, latency in probe if latency * 1000 >= p99 / 2})
