@@ -230,8 +230,8 @@ class IngestService:
                 await session.wait_subscribed(within=3600)
                 # What startup built (modules, models, registry, clients) lives as long as
                 # the process: keep it out of the collector's full passes, which otherwise
-                # rescan it every few seconds under load and paused the loop for up to
-                # 118 ms, the largest part of the twin latency tail (docs/performance.md)
+                # rescan it every few seconds under load and paused the event loop for
+                # 25-118 ms each time (docs/performance.md, "Where the twin tail comes from")
                 gc.freeze()
                 self.ready.set()
                 self.metrics.ready.set(1)
