@@ -27,6 +27,10 @@ devices and message count):
 
 Credentials of the broker and InfluxDB live in one place, ``Access``: every client of the
 benchmark (children included, through the environment) takes them from there.
+
+One file on purpose, past the usual size: the publisher and the subscribers are this same
+script started again with ``--publisher``/``--subscriber``, so each runs in its own
+process with the same code and payloads, and the file can be run from a checkout alone.
 """
 
 from __future__ import annotations
