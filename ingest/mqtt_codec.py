@@ -7,8 +7,8 @@ topic-matcher pass for each, which was about 40 % of ingest's CPU (docs/performa
 and splits it here: paho fell to ~1 % of the profile, about 25 µs/msg less.
 ``benchmarks/ingest_bench.py`` shows the gain in every run against a paho-loop subscriber
 (B1) and an aiomqtt subscriber (B2) doing the same work on the same messages as this
-reader (B3): 4.7 µs of CPU per message against 44.5–44.6 µs and 96.8–100.7 µs in two runs
-on 2026-12-03 (docs/performance.md, "Baselines and a peer").
+reader (B3): 4.7–4.8 µs of CPU per message against 44.5–44.7 µs and 96.8–105.1 µs in
+three runs on 2026-12-03 (docs/performance.md, "Baselines and a peer").
 
 The codec knows MQTT's wire format only (MQTT 3.1.1 and 5.0, section 2 and 3.3 of each):
 
