@@ -8,6 +8,8 @@ IngestError
 │   └── InfluxTooLargeError      413: the body is too large (the batch is split)
 ├── SpoolError               the disk spool cannot be written or read
 └── MqttError                the broker refused the connection or a subscription
+    └── MqttPacketError      a packet breaks MQTT's framing or the layout of a PUBLISH
+                             (ingest.mqtt_codec; the session drops that connection)
 
 A bad device message is never raised: it becomes a dead letter (`ingest.models.DeadLetter`).
 """
@@ -53,3 +55,7 @@ class SpoolError(IngestError):
 
 class MqttError(IngestError):
     """The broker refused the connection or a subscription."""
+
+
+class MqttPacketError(MqttError):
+    """A packet from the broker breaks MQTT's framing or the layout of a PUBLISH."""

@@ -3,19 +3,21 @@
 Why not aiomqtt: ingest must acknowledge a message only after its point is in InfluxDB or
 in the spool, which needs paho's ``manual_ack`` and ``Client.ack``; aiomqtt 2.5 exposes
 neither, and its per-message ``asyncio.Queue`` plus async iteration costs more CPU than the
-whole rest of the pipeline (NOTES.md: ~25k msgs/s CPU-bound for an empty subscriber).
+whole rest of the pipeline (``benchmarks/ingest_bench.py`` measures an aiomqtt subscriber
+beside this session in every run: ~100 µs of CPU per message against 4.7; docs/performance.md).
 So this module does what aiomqtt does inside — paho's documented external-loop API
 (``loop_read``/``loop_write``/``loop_misc`` with ``add_reader``/``add_writer``) — and hands
 messages over in lists. Every paho call happens on the event-loop thread except the
 blocking TCP connect, which runs in a worker thread while no socket callback is installed.
 No thread callback is bridged into asyncio.
 
-The socket is read here, not by paho: paho's ``loop_read`` makes three ``recv`` calls per
-packet (command byte, length, body) and builds an ``MQTTMessage`` with decoded properties
-for each, which was about 40 % of ingest's CPU (docs/performance.md). ``MqttSession`` takes
-whatever the socket holds in one ``recv`` and splits it into packets; a QoS 0/1 PUBLISH
-becomes a ``Received`` directly, every other packet (CONNACK, SUBACK, PUBACK, PINGRESP,
-DISCONNECT, anything unusual) is handed to paho whole, which handles it as before.
+The socket is read here, not by paho: ``MqttSession`` takes whatever the socket holds in
+one ``recv`` and splits it into packets with ``ingest.mqtt_codec`` (why, with the figure,
+is in its docstring); a QoS 0/1 PUBLISH becomes a ``Received`` directly, every other
+packet (CONNACK, SUBACK, PUBACK, PINGRESP, DISCONNECT, anything unusual) is handed to paho
+whole, which handles it as before. A packet the codec refuses (a broken length, a PUBLISH
+whose fields overrun it) is a protocol error: the connection is dropped and the session
+reconnects, so the broker sends the unacknowledged messages again.
 Acknowledgements of one durable batch leave as one write (``ack_all``).
 
 While the consumer is behind, the socket is still read: PUBLISH packets are held back
@@ -37,7 +39,6 @@ import struct
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
@@ -48,7 +49,8 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from ingest.errors import MqttError
+from ingest.errors import MqttError, MqttPacketError
+from ingest.mqtt_codec import PUBLISH, Received, decode_publish, packet_bounds
 from twins.backoff import Backoff
 
 logger = logging.getLogger(__name__)
@@ -56,7 +58,6 @@ logger = logging.getLogger(__name__)
 RECV_BYTES = 256 * 1024
 """Bytes taken from the socket per readable event (a few thousand PUBLISH packets)."""
 
-_PUBLISH = 0x30
 _PUBACK = 0x40
 _PUBACK_PACKET = struct.Struct("!BBH")
 _PUBLISH_QOS2 = 0x04
@@ -111,18 +112,6 @@ class _Client(paho.Client):
         packet = b"".join([pack(_PUBACK, 2, mid) for mid in mids])
         if packet:
             self._packet_queue(_PUBACK, packet, 0, 0)
-
-
-@dataclass(slots=True, frozen=True)
-class Received:
-    """One PUBLISH from the broker; ``generation`` names the connection it came on."""
-
-    topic: str
-    payload: bytes
-    mid: int
-    qos: int
-    generation: int
-    retain: bool
 
 
 class MqttSession(contextlib.AbstractAsyncContextManager["MqttSession"]):
@@ -502,19 +491,21 @@ class MqttSession(contextlib.AbstractAsyncContextManager["MqttSession"]):
         client = self._client
         pos = 0
         while pos < size and room > 0:
-            bounds = _packet_bounds(buffer, pos, size)
-            if bounds is None:
-                break  # the packet is not all here yet
-            start, end, complete = bounds
-            header = buffer[pos]
-            if complete and header & 0xF0 == _PUBLISH and not header & _PUBLISH_QOS2:
-                received = self._decode_publish(header, buffer, start, end, generation)
-                if received is not None:
-                    pending.append(received)
+            try:
+                bounds = packet_bounds(buffer, pos, size)
+                if bounds is None:
+                    break  # the packet is not all here yet
+                start, end = bounds
+                header = buffer[pos]
+                if header & 0xF0 == PUBLISH and not header & _PUBLISH_QOS2:
+                    pending.append(decode_publish(header, buffer, start, end, generation))
                     room -= 1
                     pos = end
                     continue
-            # anything else, a PUBLISH that does not decode, a bad length: paho, whole
+            except MqttPacketError as exc:
+                self._protocol_error(exc)
+                return size, room  # the rest belongs to a connection that is gone
+            # anything else (CONNACK, SUBACK, PUBACK, PINGRESP, a QoS 2 PUBLISH): paho, whole
             packet = buffer[pos:end]
             pos = end
             if client.handle_packet(packet) or self._sock is None:
@@ -532,12 +523,16 @@ class MqttSession(contextlib.AbstractAsyncContextManager["MqttSession"]):
         size = len(buffer)
         run = pos  # consecutive held PUBLISH packets are kept as one slice
         while pos < size:
-            bounds = _packet_bounds(buffer, pos, size)
+            try:
+                bounds = packet_bounds(buffer, pos, size)
+            except MqttPacketError as exc:
+                self._protocol_error(exc)
+                return size
             if bounds is None:
                 break
-            _, end, complete = bounds
+            end = bounds[1]
             header = buffer[pos]
-            publish = complete and header & 0xF0 == _PUBLISH
+            publish = header & 0xF0 == PUBLISH
             if publish and (header & _PUBLISH_QOS or self._held_bytes < self.max_held_bytes):
                 self._held_bytes += end - pos
                 pos = end
@@ -556,6 +551,16 @@ class MqttSession(contextlib.AbstractAsyncContextManager["MqttSession"]):
             self._held.append(buffer[run:pos])
         return pos
 
+    def _protocol_error(self, exc: MqttPacketError) -> None:
+        """The broker sent a packet the codec refuses: nothing after it can be trusted, so
+        the connection is dropped (MQTT's rule for a malformed packet) and the session
+        reconnects; whatever was not acknowledged comes again."""
+        logger.error(
+            "MQTT %s:%d sent a malformed packet (%s); reconnecting", self.host, self.port, exc
+        )
+        self._client.connection_lost()
+        self._drop_socket()
+
     def _drop_qos0(self) -> None:
         """Lose a QoS 0 message past ``max_held_bytes``: it has no in-flight window that
         would stop the broker, and at most once allows it (the broker does the same)."""
@@ -568,45 +573,6 @@ class MqttSession(contextlib.AbstractAsyncContextManager["MqttSession"]):
                 self.port,
                 self._held_bytes,
             )
-
-    @staticmethod
-    def _decode_publish(
-        header: int, buffer: bytes, start: int, end: int, generation: int
-    ) -> Received | None:
-        """A QoS 0/1 PUBLISH (MQTT v5) from ``buffer[start:end]``; None if malformed."""
-        qos = (header >> 1) & 0x03
-        if end - start < 3:
-            return None
-        topic_end = start + 2 + ((buffer[start] << 8) | buffer[start + 1])
-        pos = topic_end
-        mid = 0
-        if pos + (2 if qos else 0) >= end:
-            return None  # no room for the packet id and the properties length
-        if qos:
-            mid = (buffer[pos] << 8) | buffer[pos + 1]
-            pos += 2
-        properties = 0
-        shift = 0
-        while pos < end and shift < 28:
-            byte = buffer[pos]
-            pos += 1
-            properties |= (byte & 0x7F) << shift
-            shift += 7
-            if not byte & 0x80:
-                break
-        else:
-            return None
-        pos += properties
-        if pos > end:
-            return None
-        return Received(
-            buffer[start + 2 : topic_end].decode("utf-8", "replace"),
-            buffer[pos:end],
-            mid,
-            qos,
-            generation,
-            bool(header & 0x01),
-        )
 
     def _write(self) -> None:
         if self._client.loop_write() != paho.MQTT_ERR_SUCCESS:
@@ -652,24 +618,3 @@ class MqttSession(contextlib.AbstractAsyncContextManager["MqttSession"]):
             return False
         info = self._client.publish(topic, payload, qos=qos)
         return info.rc == paho.MQTT_ERR_SUCCESS
-
-
-def _packet_bounds(buffer: bytes, pos: int, size: int) -> tuple[int, int, bool] | None:
-    """Where the body of the packet at ``buffer[pos]`` starts and ends, and whether its
-    length is well-formed (a bad one ends after 4 length bytes, for paho to refuse);
-    None while the packet is incomplete.
-
-    The fixed header is the command byte and the remaining length, 1-4 bytes of 7 bits.
-    """
-    start = pos + 1
-    length = 0
-    shift = 0
-    while start < size and shift < 28:
-        byte = buffer[start]
-        start += 1
-        length |= (byte & 0x7F) << shift
-        shift += 7
-        if not byte & 0x80:
-            end = start + length
-            return (start, end, True) if end <= size else None
-    return (start, start, False) if shift >= 28 else None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import time
@@ -224,6 +225,11 @@ class IngestService:
                 if twins is not None:
                     start("twins", twins.run)
                 await session.wait_subscribed(within=3600)
+                # What startup built (modules, models, registry, clients) lives as long as
+                # the process: keep it out of the collector's full passes, which otherwise
+                # rescan it every few seconds under load and paused the event loop for
+                # 25-118 ms each time (docs/performance.md, "Where the twin tail comes from")
+                gc.freeze()
                 self.ready.set()
                 self.metrics.ready.set(1)
                 self.metrics.mqtt_connected.set(1)

@@ -1,6 +1,6 @@
 """MqttSession against a real Mosquitto: a consumer stalled for several keepalives keeps its
 connection and loses nothing; under uvloop a broker killed again and again only makes the
-session reconnect."""
+session reconnect; a malformed packet costs the connection, not the session."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ import pytest
 import uvloop
 from paho.mqtt.enums import CallbackAPIVersion
 
-from ingest.mqtt import MqttSession, Received
+from ingest.mqtt import MqttSession
+from ingest.mqtt_codec import Received
 from tests.services import Broker, start_broker, wait_until
 
 pytestmark = [pytest.mark.timeout(180), pytest.mark.slow]
@@ -169,3 +170,42 @@ def test_under_uvloop_a_broker_killed_and_restarted_only_makes_the_session_recon
         uvloop.run(scenario())
     finally:
         own.managed.stop()
+
+
+@pytest.mark.parametrize(
+    "malformed",
+    [
+        pytest.param(b"\x32\x06\x00\x09abc\x00", id="a PUBLISH whose topic runs past it"),
+        pytest.param(b"\x30\xff\xff\xff\xff\x01", id="a remaining length over 4 bytes"),
+    ],
+)
+def test_a_malformed_packet_drops_the_connection_and_the_session_goes_on(
+    broker: Broker, unique_name: str, malformed: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Bytes the broker never sends, as if the socket had delivered them: the session logs
+    what was wrong, reconnects and takes the next messages."""
+    topic = f"citytwin/{unique_name}/after"
+
+    async def scenario() -> list[int]:
+        session = new_session(broker, unique_name, topic)
+        async with session:
+            await session.wait_subscribed(10)
+            generation = session.generation
+            session._buffer = malformed  # what one recv returned
+            session._parse()
+            await wait_until(
+                lambda: session.subscribed.is_set() and session.generation > generation
+            )
+            await asyncio.to_thread(publish_all, broker, f"{unique_name}-pub", topic, 50)
+            received: list[int] = []
+            async for batch in session.batches():
+                received += [int(message.payload) for message in batch]
+                session.ack_all(acks(batch))
+                if len(received) >= 50:
+                    return received
+        return received
+
+    with caplog.at_level(logging.ERROR, logger="ingest.mqtt"):
+        received = uvloop.run(scenario())
+    assert sorted(received) == list(range(50))
+    assert "sent a malformed packet" in caplog.text
