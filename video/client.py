@@ -11,7 +11,12 @@ import contextlib
 from types import TracebackType
 
 import httpx
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import (
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCRtpReceiver,
+    RTCSessionDescription,
+)
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from video.ice import gather_candidates
@@ -39,8 +44,11 @@ class WhepViewer:
         token: str | None = None,
         auth: tuple[str, str] | None = None,
         candidates: CandidatePolicy = CandidatePolicy.LOOPBACK,
+        codec: str | None = None,
     ) -> None:
+        """``codec``: offer only this one (``video/VP8``); default: all of aiortc's."""
         self.endpoint = endpoint
+        self.offered_codec = codec
         self.candidates = candidates
         self.frames = 0
         self.first_frame = asyncio.Event()
@@ -70,7 +78,14 @@ class WhepViewer:
 
     async def _connect(self) -> None:
         pc = self._pc
-        pc.addTransceiver("video", direction="recvonly")
+        transceiver = pc.addTransceiver("video", direction="recvonly")
+        if self.offered_codec is not None:  # offer this codec (e.g. video/VP8) alone
+            wanted = self.offered_codec.lower()
+            capabilities = RTCRtpReceiver.getCapabilities("video")
+            assert capabilities is not None
+            transceiver.setCodecPreferences(
+                [c for c in capabilities.codecs if c.mimeType.lower() in {wanted, "video/rtx"}]
+            )
         tracks: asyncio.Queue[MediaStreamTrack] = asyncio.Queue(maxsize=1)
 
         @pc.on("track")

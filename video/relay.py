@@ -114,7 +114,9 @@ class Relay:
                 s.retry_after_seconds,
             )
         offer = check_offer(offer_sdp)
-        forwarded = source.codec == "h264" and offer.offers_h264
+        # a camera not opened yet (the hub just started): its codec decides the track
+        codec = await source.wait_for_codec(s.open_timeout_seconds)
+        forwarded = codec == "h264" and offer.offers_h264
         track: PacketTrack | FrameTrack = (
             PacketTrack(source, s.viewer_queue_packets) if forwarded else FrameTrack(source)
         )

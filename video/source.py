@@ -105,6 +105,7 @@ class CameraSource:
         self._last_packet: float | None = None
         self._sampled = (time.monotonic(), 0, 0)
         self._last_health: StreamHealth | None = None
+        self._codec_known = asyncio.Event()
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -319,6 +320,17 @@ class CameraSource:
 
     def _opened(self, codec: str, extradata: bytes, width: int, height: int) -> None:
         self.codec, self.extradata, self.width, self.height = codec, extradata, width, height
+        self._codec_known.set()
+
+    async def wait_for_codec(self, within: float) -> str | None:
+        """The stream's codec, waiting up to ``within`` seconds for a stream not opened yet."""
+        if self.codec is None:
+            try:
+                async with asyncio.timeout(within):
+                    await self._codec_known.wait()
+            except TimeoutError:
+                return None
+        return self.codec
 
     def _deliver(self, packet: EncodedPacket) -> None:
         self.gop.add(packet)
