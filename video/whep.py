@@ -47,7 +47,7 @@ from video.settings import VideoSettings
 from video.snapshot import jpeg, last_picture
 
 SDP = "application/sdp"
-CHALLENGE = 'Bearer realm="citytwin", Basic realm="citytwin"'
+CHALLENGES = ('Basic realm="citytwin"', 'Bearer realm="citytwin"')
 PLAYER = Path(__file__).with_name("player.html")
 
 
@@ -65,7 +65,10 @@ def error_response(exc: VideoError) -> Response:
         case OfferError():
             return _problem(400, str(exc))
         case NotAuthenticatedError():
-            return _problem(401, str(exc), {"WWW-Authenticate": CHALLENGE})
+            response = _problem(401, str(exc))
+            for challenge in CHALLENGES:  # one header each: browsers read one scheme a header
+                response.headers.append("WWW-Authenticate", challenge)
+            return response
         case NotAllowedError():
             return _problem(403, str(exc))
         case CameraUnknownError() | SessionUnknownError():
