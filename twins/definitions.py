@@ -67,7 +67,22 @@ KIND_FEATURES: Mapping[DeviceKind, tuple[FeatureDefinition, ...]] = {
     ),
     DeviceKind.CAMERA: (
         FeatureDefinition(
-            "stream", {"url": None, "codec": "h264", "width": 1920, "height": 1080, "fps": 15}
+            "stream",
+            {
+                "url": None,
+                "codec": "h264",
+                "width": 1920,
+                "height": 1080,
+                "fps": 15,
+                # measured by the video hub (video/health.py), not reported by the camera
+                "health": None,
+                "healthSince": None,
+                "receivedFps": None,
+                "receivedKbps": None,
+                "lastFrameAt": None,
+                "lastError": None,
+                "viewers": 0,
+            },
         ),
         FeatureDefinition("zones", {"zones": []}),
         FeatureDefinition(

@@ -46,6 +46,21 @@ class Publisher:
             preexec_fn=_die_with_parent,
         )
 
+    def stop(self) -> None:
+        """Stop publishing as an encoder that shuts down does (RTSP TEARDOWN).
+
+        rtsp-server-perl keeps the path of a publisher killed without TEARDOWN and serves
+        no later publisher on it, so tests end a camera's stream this way.
+        """
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        self.process = None
+
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
