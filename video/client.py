@@ -124,6 +124,11 @@ class WhepViewer:
         self.session_url = None
         return response.status_code
 
+    async def vanish(self) -> None:
+        """Go away as a crashed player does: no DELETE, the peer connection just closes."""
+        self.session_url = None
+        await self.close()
+
     async def close(self) -> None:
         if self.session_url is not None:
             with contextlib.suppress(httpx.HTTPError):
