@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 import typer
@@ -54,6 +55,7 @@ def video(
 
     settings: CitytwinSettings = ctx.obj
     configure_logging(settings.log_level, process="video")
+    logging.getLogger("aioice").setLevel(logging.WARNING)  # a line per ICE check otherwise
     runtime = video_runtime(settings, list(camera or []))
     uvicorn.run(
         create_video_app(runtime),
