@@ -45,10 +45,13 @@ class WhepViewer:
         auth: tuple[str, str] | None = None,
         candidates: CandidatePolicy = CandidatePolicy.LOOPBACK,
         codec: str | None = None,
+        audio: bool = False,
     ) -> None:
-        """``codec``: offer only this one (``video/VP8``); default: all of aiortc's."""
+        """``codec``: offer only this one (``video/VP8``); default: all of aiortc's.
+        ``audio``: offer to receive audio too, as most WHEP players do."""
         self.endpoint = endpoint
         self.offered_codec = codec
+        self.audio = audio
         self.candidates = candidates
         self.frames = 0
         self.first_frame = asyncio.Event()
@@ -78,6 +81,8 @@ class WhepViewer:
 
     async def _connect(self) -> None:
         pc = self._pc
+        if self.audio:
+            pc.addTransceiver("audio", direction="recvonly")
         transceiver = pc.addTransceiver("video", direction="recvonly")
         if self.offered_codec is not None:  # offer this codec (e.g. video/VP8) alone
             wanted = self.offered_codec.lower()
@@ -90,7 +95,8 @@ class WhepViewer:
 
         @pc.on("track")
         def _track(track: MediaStreamTrack) -> None:
-            tracks.put_nowait(track)
+            if track.kind == "video":
+                tracks.put_nowait(track)
 
         offer = await pc.createOffer()
         await gather_candidates(pc, self.candidates)
@@ -104,10 +110,9 @@ class WhepViewer:
         self.answer = response.text
         await pc.setRemoteDescription(RTCSessionDescription(sdp=response.text, type="answer"))
         track = await asyncio.wait_for(tracks.get(), 10)
-        for transceiver in pc.getTransceivers():
-            codecs = transceiver._codecs
-            if codecs:
-                self.codec = codecs[0].mimeType
+        for each in pc.getTransceivers():
+            if each.kind == "video" and each._codecs:
+                self.codec = each._codecs[0].mimeType
         self._reader = asyncio.create_task(self._read(track), name="whep-viewer-frames")
 
     async def _read(self, track: MediaStreamTrack) -> None:

@@ -39,6 +39,17 @@ async def test_an_aiortc_whep_client_decodes_the_cameras_h264_forwarded_unchange
 
 
 @pytest.mark.asyncio
+async def test_an_offer_for_audio_and_video_as_most_players_send_plays_its_video(
+    hub: Hub,
+) -> None:
+    async with WhepViewer(hub.whep(), token=TOKEN, audio=True) as viewer:
+        await decoded_frames_increase(viewer)
+        assert viewer.codec == "video/H264"
+        assert viewer.answer is not None
+        assert "m=audio" in viewer.answer
+
+
+@pytest.mark.asyncio
 async def test_a_viewer_without_h264_gets_vp8_encoded_once_decoded_and_two_do_not_crash(
     hub: Hub,
 ) -> None:
