@@ -4,7 +4,8 @@ The thread opens the URL (RTSP from the camera, a file, anything FFmpeg opens), 
 encoded packets, stamps them on a 90 kHz arrival clock and hands them to the event loop,
 where ``CameraSource`` keeps the GOP and passes each packet to its packet sinks (viewer
 tracks). Frames are decoded — in the same thread, once, as ``yuv420p`` — only while a
-frame sink (a transcoding viewer, analytics) is attached: a camera forwarded as H.264 is
+frame sink (a transcoding viewer, analytics) is attached, starting with the thread's own
+copy of the current GOP so the first picture comes at once: a camera forwarded as H.264 is
 never decoded. ``yuv420p`` matters: aiortc's encoders reformat any other format in their
 own threads, and a frame shared by two viewers then crashes them (aiortc #767/#1206).
 
@@ -249,6 +250,8 @@ class CameraSource:
                 extradata = b""  # the filter puts SPS/PPS in front of keyframes itself
             self._post(self._opened, codec, extradata, context.width, context.height)
             decoder_primed = False
+            # this thread's own GOP (the packets as demuxed), to start decoding at once
+            recent: list[av.Packet[Any]] = []
             started = time.monotonic()
             first_pts: float | None = None
             first = True
@@ -262,17 +265,25 @@ class CameraSource:
                     at = float(packet.pts * packet.time_base)
                     first_pts = at if first_pts is None else first_pts
                     self._stop.wait(max(0.0, (at - first_pts) - (time.monotonic() - started)))
+                keyframe = False
                 for unit in annex_b_filter.filter(packet) if annex_b_filter else (packet,):
-                    self._received(unit, codec, extradata, first)
+                    keyframe |= self._received(unit, codec, extradata, first)
                     first = False
-                if self._frame_sinks:
-                    decoder_primed = self._decode(context, packet, decoder_primed)
-                else:
+                if keyframe or len(recent) >= self.settings.gop_max_packets:
+                    recent.clear()
+                if keyframe or recent:
+                    recent.append(packet)
+                if not self._frame_sinks:
                     decoder_primed = False
+                elif decoder_primed:
+                    decoder_primed = self._decode(context, [packet], only_last=False)
+                elif recent:  # a frame sink joined: decode the GOP, hand on its last picture
+                    decoder_primed = self._decode(context, recent, only_last=True)
         finally:
             container.close()
 
-    def _received(self, packet: av.Packet[Any], codec: str, extradata: bytes, first: bool) -> None:
+    def _received(self, packet: av.Packet[Any], codec: str, extradata: bytes, first: bool) -> bool:
+        """Count and hand on one packet; True when it is a keyframe."""
         data = bytes(packet)
         if codec == "h264":
             data = with_parameter_sets(data, extradata)
@@ -290,17 +301,19 @@ class CameraSource:
             if self._state is not StreamState.UP:
                 self._set_state(StreamState.UP, None)
         self._post(self._deliver, encoded)
+        return encoded.keyframe
 
-    def _decode(self, context: VideoCodecContext, packet: av.Packet[Any], primed: bool) -> bool:
-        """Decode for the frame sinks, starting at a keyframe; frames leave as yuv420p."""
-        if not primed and not packet.is_keyframe:
-            return False
+    def _decode(
+        self, context: VideoCodecContext, packets: list[av.Packet[Any]], *, only_last: bool
+    ) -> bool:
+        """Decode for the frame sinks (``packets`` continue the decoder's stream, or start
+        at a keyframe); the pictures — or only the last — leave as yuv420p."""
         try:
-            frames = context.decode(packet)
+            frames = [frame for packet in packets for frame in context.decode(packet)]
         except av.FFmpegError as exc:
             logger.debug("%s: a packet does not decode: %s", self.thing_id, exc)
             return False
-        for frame in frames:
+        for frame in frames[-1:] if only_last else frames:
             if not isinstance(frame, VideoFrame):
                 continue
             if frame.format.name != "yuv420p":
