@@ -89,3 +89,21 @@ def test_a_well_formed_offer_is_accepted_and_its_h264_seen() -> None:
 def test_a_bad_offer_is_refused_naming_what_is_wrong(offer: str, named: str) -> None:
     with pytest.raises(OfferError, match=named):
         check_offer(offer)
+
+
+def test_video_settings_that_cannot_hold_are_refused_naming_the_keys() -> None:
+    from pydantic import ValidationError
+
+    from citytwin.settings import CitytwinSettings
+    from video.settings import VideoSettings
+
+    too_many = r"max_viewers_per_camera \(200\) exceeds max_viewers"
+    with pytest.raises(ValidationError, match=too_many):
+        VideoSettings(max_viewers_per_camera=200, max_viewers=100)
+    with pytest.raises(ValidationError, match="not a thing id"):
+        VideoSettings(cameras=["cam-01"])
+    with pytest.raises(ValidationError, match="must start with stun:, turn: or turns:"):
+        VideoSettings.model_validate({"ice_servers": [{"urls": ["http://stun.example"]}]})
+    taken = r"video\.port uses port 8080, already taken by http\.port"
+    with pytest.raises(ValidationError, match=taken):
+        CitytwinSettings.model_validate({"video": {"port": 8080}})
