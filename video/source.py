@@ -114,6 +114,11 @@ class CameraSource:
     def url(self) -> str | None:
         return self._url
 
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The event loop the sinks are called on (attach them from it)."""
+        return self._loop
+
     def set_url(self, url: str | None) -> None:
         """Pull from ``url`` from now on (the twin said where the stream is)."""
         if url != self._url:

@@ -8,6 +8,7 @@ import cv2
 import httpx
 import numpy as np
 import pytest
+from av.video.frame import VideoFrame
 
 from tests.services import wait_until
 from tests.twins.conftest import TwinServer
@@ -200,3 +201,21 @@ async def test_the_snapshot_is_the_cameras_latest_picture(hub: Hub) -> None:
             f"{hub.url}/api/cameras/{hub.camera}/snapshot.jpg", headers={"Authorization": ""}
         )
         assert anonymous.status_code == 401
+
+
+@pytest.mark.asyncio
+async def test_analytics_get_decoded_yuv420p_frames_from_the_pull_that_feeds_forwarded_viewers(
+    hub: Hub,
+) -> None:
+    source = hub.relay.sources[hub.camera]
+    frames: list[VideoFrame] = []
+    async with WhepViewer(hub.whep(), token=TOKEN) as viewer:
+        await decoded_frames_increase(viewer)
+        source.loop.call_soon_threadsafe(source.add_frame_sink, frames.append)
+        try:
+            await wait_until(lambda: len(frames) >= 5, FRAMES_WITHIN_S)
+        finally:
+            source.loop.call_soon_threadsafe(source.remove_frame_sink, frames.append)
+        (session,) = hub.relay.sessions.values()
+        assert session.forwarded
+    assert {(f.format.name, f.width, f.height) for f in frames} == {("yuv420p", 320, 240)}
