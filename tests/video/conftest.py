@@ -26,8 +26,6 @@ from video.settings import VideoSettings
 
 TOKEN = "viewer-token-for-tests"
 
-pytestmark = pytest.mark.skipif(not have_rtsp(), reason="needs rtsp-server-perl and ffmpeg")
-
 
 @pytest.fixture(scope="session")
 def relay_server() -> Iterator[RtspRelay]:
