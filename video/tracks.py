@@ -67,7 +67,7 @@ class PacketTrack(MediaStreamTrack):
         self._queue.append(packet)
         self._ready.set()
 
-    async def recv(self) -> Frame | Packet[Any]:
+    async def recv(self) -> Packet[Any]:
         while not self._queue:
             if self.readyState != "live":
                 raise MediaStreamError

@@ -107,3 +107,30 @@ def test_video_settings_that_cannot_hold_are_refused_naming_the_keys() -> None:
     taken = r"video\.port uses port 8080, already taken by http\.port"
     with pytest.raises(ValidationError, match=taken):
         CitytwinSettings.model_validate({"video": {"port": 8080}})
+
+
+@pytest.mark.asyncio
+async def test_a_new_viewer_starts_on_the_cached_keyframe_and_a_late_one_skips_to_the_next() -> (
+    None
+):
+    import asyncio
+
+    from video.settings import VideoSettings
+    from video.source import CameraSource
+    from video.tracks import PacketTrack
+
+    source = CameraSource("test.units:cam-01", None, VideoSettings(), asyncio.get_running_loop())
+    for pts, data, key in ((9000, IDR, True), (18000, P_SLICE, False), (27000, P_SLICE, False)):
+        source.gop.add(packet(data, pts, key=key))
+    track = PacketTrack(source, queue_packets=4)
+    first = await asyncio.wait_for(track.recv(), 1)
+    assert bytes(first) == IDR  # at once, not at the camera's next keyframe
+    rest = [await asyncio.wait_for(track.recv(), 1) for _ in range(2)]
+    assert [p.pts for p in [first, *rest]] == [26820, 26910, 27000]  # 1 ms apart, ending now
+    for pts in range(5):  # the viewer falls more than its queue behind …
+        source._deliver(packet(P_SLICE, 30000 + pts))
+    source._deliver(packet(IDR, 40000, key=True))  # … and resumes at the next keyframe
+    resumed = await asyncio.wait_for(track.recv(), 1)
+    assert bytes(resumed) == IDR
+    track.stop()
+    assert source.viewers == 0
