@@ -99,7 +99,7 @@ async def idle(hub: psutil.Process, seconds: float) -> float:
 
 async def measure(port: int, hub: psutil.Process, seconds: float) -> None:
     endpoint = f"http://127.0.0.1:{port}/whep/{CAMERA}"
-    async with httpx.AsyncClient() as http:
+    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}) as http:
         for _ in range(100):
             cameras = (await http.get(f"http://127.0.0.1:{port}/api/cameras")).json()
             if cameras[0]["health"] == "up":

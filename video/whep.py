@@ -10,7 +10,7 @@ WHEP (draft-ietf-wish-whep, which takes its HTTP rules from WHIP, RFC 9725):
     OPTIONS /whep/{camera}               204 with Accept-Post: application/sdp; CORS
                                          preflights are answered by CORSMiddleware
 
-    GET     /api/cameras                 each camera's health and viewers
+    GET     /api/cameras                 the caller's cameras: health, viewers
     GET     /api/cameras/{camera}/snapshot.jpg   its latest picture
     GET     /video/player                a WHEP player page (any WHEP player works too)
 
@@ -165,11 +165,19 @@ def video_router(
     async def whep_session_options(camera: str, session_id: str) -> Response:
         return Response(status_code=204, headers={"Allow": "DELETE, OPTIONS"})
 
-    @router.get("/api/cameras", tags=["cameras"])
-    async def cameras() -> list[dict[str, object]]:
-        """Each camera of this hub: stream health, codec, size and viewers."""
+    @router.get("/api/cameras", tags=["cameras"], response_model=None)
+    async def cameras(
+        authorization: Annotated[str | None, Header()] = None,
+    ) -> list[dict[str, object]] | Response:
+        """The cameras of this hub the caller may watch: health, codec, size and viewers."""
+        try:
+            visible = await _watchable(authorization)
+        except VideoError as exc:
+            return error_response(exc)
         listed: list[dict[str, object]] = []
         for camera, source in hub.sources.items():
+            if camera not in visible:
+                continue
             health = source.health_seen()
             listed.append(
                 {
@@ -186,6 +194,17 @@ def video_router(
                 }
             )
         return listed
+
+    async def _watchable(authorization: str | None) -> set[str]:
+        async def allowed(camera: str) -> str | None:
+            try:
+                await auth.viewer(authorization, camera)
+            except NotAllowedError:
+                return None
+            return camera
+
+        checked = await asyncio.gather(*(allowed(camera) for camera in hub.sources))
+        return {camera for camera in checked if camera is not None}
 
     @router.get("/api/cameras/{camera}/snapshot.jpg", tags=["cameras"])
     async def snapshot(

@@ -219,3 +219,13 @@ async def test_analytics_get_decoded_yuv420p_frames_from_the_pull_that_feeds_for
         (session,) = hub.relay.sessions.values()
         assert session.forwarded
     assert {(f.format.name, f.width, f.height) for f in frames} == {("yuv420p", 320, 240)}
+
+
+def test_the_camera_list_shows_each_caller_the_cameras_they_may_watch(hub: Hub) -> None:
+    url = f"{hub.url}/api/cameras"
+    assert httpx.get(url, timeout=10).status_code == 401
+    (seen,) = httpx.get(url, auth=("alice", "alice-secret"), timeout=10).json()
+    assert seen["thingId"] == hub.camera
+    assert seen["whep"] == f"/whep/{hub.camera}"
+    assert httpx.get(url, auth=("bob", "bob-secret"), timeout=10).json() == []
+    assert len(httpx.get(url, headers=BEARER, timeout=10).json()) == 1
