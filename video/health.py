@@ -16,6 +16,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from ingest.errors import IngestError
@@ -23,6 +24,7 @@ from ingest.influx import InfluxV1Client
 from ingest.lineprotocol import FieldValue, encode_line, escape_tag
 from twins.client import DittoClient
 from twins.errors import DittoError
+from video.hub import twin_call
 from video.settings import VideoSettings
 from video.source import CameraSource, StreamHealth, StreamState
 
@@ -124,7 +126,7 @@ class HealthReporter:
     def _patch_twins(self, client: DittoClient, due: dict[str, dict[str, Any]], now: float) -> None:
         for camera, properties in due.items():
             try:
-                client.patch(camera, "features/stream/properties", properties)
+                twin_call(partial(client.patch, camera, "features/stream/properties", properties))
             except DittoError as exc:
                 logger.warning("%s: stream health not written to the twin: %s", camera, exc)
                 continue

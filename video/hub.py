@@ -11,11 +11,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
+from functools import partial
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from twins.client import DittoClient
-from twins.errors import DittoError, DittoNotFoundError
+from twins.errors import DittoError, DittoNotFoundError, DittoUnavailableError
 from video.settings import VideoSettings
 from video.source import CameraSource
 
@@ -23,6 +24,22 @@ logger = logging.getLogger(__name__)
 
 URL_REFRESH_SECONDS = 5.0
 STOP_TIMEOUT_SECONDS = 10.0
+
+
+T = TypeVar("T")
+
+
+def twin_call(call: Callable[[], T]) -> T:
+    """One twin request, sent once more if it found no server (runs in a worker thread).
+
+    The hub's twin clients are idle for seconds between requests; the server closes idle
+    keep-alive connections (uvicorn after 5 s) and ``requests`` can pick one it has just
+    closed, which fails at once. A second attempt opens a fresh connection.
+    """
+    try:
+        return call()
+    except DittoUnavailableError:
+        return call()
 
 
 def stream_url_of(thing: dict[str, Any]) -> str | None:
@@ -82,7 +99,9 @@ class VideoHub:
             while True:
                 for camera in followed:
                     try:
-                        thing = await asyncio.to_thread(client.get, camera, "", fields="features")
+                        thing = await asyncio.to_thread(
+                            twin_call, partial(client.get, camera, "", fields="features")
+                        )
                     except DittoNotFoundError:
                         if camera not in missing:
                             logger.warning("%s: no such twin; its stream URL is unknown", camera)
