@@ -21,6 +21,7 @@ from pydantic_settings import (
 from ingest.settings import IngestSettings
 from twins.settings import AccountName, TwinSettings
 from twins.validation import dotted, problems
+from video.settings import VideoSettings
 
 
 class MqttSettings(BaseModel):
@@ -123,6 +124,9 @@ class CitytwinSettings(BaseSettings):
     http: HttpSettings = Field(default_factory=HttpSettings, description="HTTP app.")
     twins: TwinSettings = Field(default_factory=TwinSettings, description="Digital twins.")
     ingest: IngestSettings = Field(default_factory=IngestSettings, description="Ingest.")
+    video: VideoSettings = Field(
+        default_factory=VideoSettings, description="Camera hub and WebRTC relay."
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -154,6 +158,7 @@ class CitytwinSettings(BaseSettings):
             (rpc, self.influx.port + 2, self.influx.embedded),
             ("http.port", self.http.port, True),
             ("ingest.metrics_port", self.ingest.metrics_port, True),
+            ("video.port", self.video.port, True),
         ):
             if not local:
                 continue

@@ -2,7 +2,8 @@
 
     mosquitto ─┐
     influxd  ──┼─> citytwin serve (HTTP app: twins, HTTP ingest, status, metrics)
-               └─> citytwin ingest ──> citytwin simulate (when a scenario is given)
+               ├─> citytwin ingest ──> citytwin simulate (when a scenario is given)
+               └─> citytwin video (camera hub, WHEP relay)
 
 Each is a child process of the supervisor with a config generated under the state dir.
 """
@@ -72,6 +73,12 @@ def http_base_url(settings: CitytwinSettings) -> str:
     return f"http://{host}:{settings.http.port}"
 
 
+def video_base_url(settings: CitytwinSettings) -> str:
+    """The camera hub's HTTP API (WHEP, snapshots)."""
+    host = "127.0.0.1" if settings.video.host in {"0.0.0.0", "::"} else settings.video.host
+    return f"http://{host}:{settings.video.port}"
+
+
 def twins_base_url(settings: CitytwinSettings) -> str:
     """The twin API: a real Ditto when configured, else the embedded service."""
     return str(settings.twins.url).rstrip("/") if settings.twins.url else http_base_url(settings)
@@ -107,6 +114,7 @@ def preflight(settings: CitytwinSettings) -> list[str]:
     ports = [
         ("http.port", settings.http.host, settings.http.port),
         ("ingest.metrics_port", settings.ingest.metrics_host, settings.ingest.metrics_port),
+        ("video.port", settings.video.host, settings.video.port),
     ]
     if settings.mqtt.embedded:
         programs.append(Program("mosquitto", "mosquitto"))
@@ -170,6 +178,13 @@ def child_specs(
             name="ingest",
             argv=[*citytwin, "ingest"],
             health=partial(http_ready, f"http://127.0.0.1:{settings.ingest.metrics_port}/metrics"),
+        )
+    )
+    specs.append(
+        ChildSpec(
+            name="video",
+            argv=[*citytwin, "video"],
+            health=partial(http_ready, video_base_url(settings) + "/health"),
         )
     )
     if scenario is not None:

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from citytwin.paths import StatePaths
 from citytwin.probes import http_ready, mqtt_ready
 from citytwin.settings import CitytwinSettings
-from citytwin.stack import Secrets, http_base_url
+from citytwin.stack import Secrets, http_base_url, video_base_url
 
 
 @dataclass(slots=True, frozen=True)
@@ -50,6 +50,7 @@ async def collect_status(settings: CitytwinSettings, secrets: Secrets) -> list[C
         ("ingest", f"http://127.0.0.1:{settings.ingest.metrics_port}/metrics"): http_ready(
             f"http://127.0.0.1:{settings.ingest.metrics_port}/metrics"
         ),
+        ("video", video_base_url(settings)): http_ready(f"{video_base_url(settings)}/health"),
     }
     results = await asyncio.gather(*checks.values())
     return [

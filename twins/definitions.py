@@ -40,6 +40,8 @@ class Writer(StrEnum):
     """From the device's messages (`twins.patches`)."""
     ANALYTICS = "analytics"
     """Computed over time by analytics; stays at its initial value until analytics runs."""
+    VIDEO = "video"
+    """Measured by the video hub (`video/health.py`) from the stream it pulls."""
     NOBODY = "nobody"
     """Declared for devices that will report it; no contract v1 message carries it."""
 
@@ -85,6 +87,7 @@ class FeatureDefinition:
 
 _P = PropertyDefinition
 _ANALYTICS = Writer.ANALYTICS
+_VIDEO = Writer.VIDEO
 
 
 def _connectivity(*more: PropertyDefinition) -> FeatureDefinition:
@@ -171,6 +174,13 @@ KIND_FEATURES: Mapping[DeviceKind, tuple[FeatureDefinition, ...]] = {
                 _P("height", 1080, "frame height (pixels)", Writer.NOBODY),
                 _P("fps", 15, "telemetry `fps`: the measured frame rate"),
                 _P("bitrateKbps", None, "telemetry `bitrate_kbps`"),
+                _P("health", None, "`up` or `down`, as the video hub sees the stream", _VIDEO),
+                _P("healthSince", None, "when `health` last changed", _VIDEO),
+                _P("receivedFps", None, "frames per second the hub receives", _VIDEO),
+                _P("receivedKbps", None, "kbit/s the hub receives", _VIDEO),
+                _P("lastFrameAt", None, "when the hub last received a frame", _VIDEO),
+                _P("lastError", None, "the hub's latest error pulling the stream", _VIDEO),
+                _P("viewers", 0, "live WebRTC viewers of the camera", _VIDEO),
             ),
         ),
         FeatureDefinition("zones", (_P("zones", [], "watched zones", Writer.NOBODY),)),

@@ -23,6 +23,7 @@ def stack_env(tmp_path: Path) -> dict[str, str]:
         "CITYTWIN_INFLUX__URL": f"http://127.0.0.1:{free_port()}",
         "CITYTWIN_HTTP__PORT": str(free_port()),
         "CITYTWIN_INGEST__METRICS_PORT": str(free_port()),
+        "CITYTWIN_VIDEO__PORT": str(free_port()),
         "CITYTWIN_LANGUAGE": "en",
     }
 
