@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from twins.definitions import KIND_FEATURES
+from twins.definitions import KIND_FEATURES, Writer
 from twins.kinds import DeviceKind
 from video.errors import OfferError
 from video.health import twin_properties
@@ -27,7 +27,10 @@ def packet(data: bytes, pts: int, *, key: bool = False, first: bool = False) -> 
 def test_every_stream_property_the_hub_writes_is_declared_in_the_camera_twin() -> None:
     health = StreamHealth(StreamState.UP, time.time(), 10.0, 200.0, time.time(), None, "h264", 1, 1)
     (stream,) = [f for f in KIND_FEATURES[DeviceKind.CAMERA] if f.name == "stream"]
-    assert set(twin_properties(health, 2)) <= set(stream.properties)
+    declared = {prop.name: prop.writer for prop in stream.properties}
+    assert {name: declared.get(name) for name in twin_properties(health, 2)} == dict.fromkeys(
+        twin_properties(health, 2), Writer.VIDEO
+    )
 
 
 def test_a_keyframe_without_parameter_sets_gets_the_streams() -> None:
