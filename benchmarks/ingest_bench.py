@@ -41,7 +41,14 @@ import psutil  # noqa: E402
 import yaml  # noqa: E402
 from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
 
-from tests.services import free_port, start_broker, start_influx, wait_for_port  # noqa: E402
+from citytwin.accounts import ServiceRole  # noqa: E402
+from tests.services import (  # noqa: E402
+    Influx,
+    free_port,
+    start_broker,
+    start_influx,
+    wait_for_port,
+)
 from twins.client import DittoClient  # noqa: E402
 from twins.definitions import thing_for_device  # noqa: E402
 from twins.registry import Registry  # noqa: E402
@@ -150,14 +157,10 @@ def child(mode: str, **options: Any) -> subprocess.Popen[str]:
     return subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
 
 
-def influx_count(url: str, database: str) -> int:
+def influx_count(influx: Influx, database: str) -> int:
     total = 0
     for measurement in ("counter_telemetry", "sensor_telemetry"):
-        params = urllib.parse.urlencode(
-            {"db": database, "q": f'SELECT count(seq) FROM "{measurement}"'}
-        )
-        with urllib.request.urlopen(f"{url}/query?{params}", timeout=30) as response:
-            body = json.load(response)
+        body: Any = influx.query(database, f'SELECT count(seq) FROM "{measurement}"')
         for series in body["results"][0].get("series", []):
             total += int(series["values"][0][1])
     return total
@@ -215,16 +218,14 @@ def main() -> None:
         )
         registry = Registry.load(registry_path)
         broker.provision(registry)
-        common = {
-            "port": broker.port,
-            "user": broker.service_user,
-            "password": broker.service_password,
-        }
+        publisher, subscriber = broker.account(), broker.account()  # one client id each
+        common = {"port": broker.port, "user": publisher.username, "password": publisher.password}
+        b0_login = {"user": subscriber.username, "password": subscriber.password}
         n = args.messages
         print(f"# {args.devices} devices, {n} messages per phase, QoS 1, {os.cpu_count()} cores")
 
         # 1. B0
-        sub = child("subscriber", messages=n, **common)
+        sub = child("subscriber", messages=n, **{**common, **b0_login})
         assert sub.stdout is not None
         sub.stdout.readline()
         pub = child("publisher", messages=n, devices=args.devices, **common)
@@ -259,19 +260,22 @@ def main() -> None:
 
         # ingest worker
         metrics_port = free_port()
+        ingest_account = broker.account(ServiceRole.INGEST)
         runtime = {
             "mqtt_host": "127.0.0.1",
             "mqtt_port": broker.port,
-            "mqtt_username": broker.service_user,
-            "mqtt_password": broker.service_password,
+            "mqtt_username": ingest_account.username,
+            "mqtt_password": ingest_account.password,
             "influx_url": influx.url,
+            "influx_username": influx.username,
+            "influx_password": influx.password,
             "influx_database": "bench",
             "twins_url": twin_url,
             "twins_username": "citytwin",
             "twins_password": TWIN_PASSWORD,
             "registry_path": str(registry_path),
             "spool_dir": str(work / "spool"),
-            "settings": {"metrics_port": metrics_port, "client_id": "bench-ingest"},
+            "settings": {"metrics_port": metrics_port},
         }
         (work / "runtime.json").write_text(json.dumps(runtime))
         ingest = subprocess.Popen(
@@ -320,7 +324,7 @@ def main() -> None:
         start = time.monotonic()
         pub = child("publisher", messages=n, devices=args.devices, seq_base=0, **common)
         pub_result = json.loads(pub.communicate(timeout=600)[0].strip().splitlines()[-1])
-        while influx_count(influx.url, "bench") < n and time.monotonic() - start < 600:
+        while influx_count(influx, "bench") < n and time.monotonic() - start < 600:
             time.sleep(0.05)
         stored = time.monotonic() - start
         ids = [str(d.thing_id) for d in registry]
@@ -339,7 +343,7 @@ def main() -> None:
         if profiler is not None:
             profiler.send_signal(signal.SIGINT)
             profiler.wait(60)
-        stored_count = influx_count(influx.url, "bench")
+        stored_count = influx_count(influx, "bench")
         rate = n / elapsed
         print(f"publisher alone: {n / pub_result['seconds']:,.0f} msgs/s")
         print(
