@@ -8,7 +8,8 @@ run them):
 1. throughput: one device publishes N QoS 1 messages as fast as it can; the clock stops
    when InfluxDB holds all N points;
 2. crash window: ingest stops, the device publishes a backlog that the broker queues for
-   ingest's persistent session (every message acknowledged to the device), the broker is
+   ingest's persistent session (every message acknowledged to the device; reports how fast
+   the broker takes it, since each save rewrites everything queued), the broker is
    SIGKILLed and restarted, ingest starts again; reports how many acknowledged messages
    never reached InfluxDB.
 """
@@ -66,7 +67,7 @@ def run_one(
 ) -> None:
     root = work / name.replace(" ", "_").replace(",", "")
     broker: Broker = start_broker(root / "mosquitto", autosave)
-    database = "bench_" + str(abs(hash(name)))
+    database = "bench_" + root.parent.name + "_" + str(abs(hash(name)))
     influx.create_database(database)
     registry_path = root / "registry.yaml"
     registry = write_registry(registry_path, "bench.autosave", [("pm-01", "sensor")])
@@ -96,15 +97,17 @@ def run_one(
         rate = stored / (time.monotonic() - started)
 
         ingest.stop()
+        started = time.monotonic()
         publish(device, backlog)  # queued by the broker for ingest's session, acknowledged
+        queue_rate = backlog / (time.monotonic() - started)
         broker.managed.stop(signal.SIGKILL)
         broker.managed.start()
         ingest.start()
         total = wait_points(influx, database, messages + backlog, 120)
         lost = messages + backlog - total
         print(
-            f"{name:<48} {rate:>8,.0f} msgs/s stored; SIGKILL lost {lost:>5,} of a"
-            f" {backlog:,}-message backlog",
+            f"{name:<48} {rate:>7,.0f} msgs/s stored; backlog queued at {queue_rate:>7,.0f}"
+            f" msgs/s; SIGKILL lost {lost:>6,} of {backlog:,}",
             flush=True,
         )
     finally:
@@ -118,14 +121,16 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--backlog", type=int, default=4_000)
     parser.add_argument("--only", help="run only the settings whose name contains this")
+    parser.add_argument("--rounds", type=int, default=1, help="run every setting this often")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="autosave-bench-"))
     influx = start_influx(work / "influxdb")
     try:
         print(f"# {args.messages:,} messages, QoS 1, one device, backlog {args.backlog:,}")
-        for name, autosave in SETTINGS.items():
-            if args.only is None or args.only in name:
-                run_one(name, autosave, influx, work, args.messages, args.backlog)
+        for round_ in range(args.rounds):
+            for name, autosave in SETTINGS.items():
+                if args.only is None or args.only in name:
+                    run_one(name, autosave, influx, work / str(round_), args.messages, args.backlog)
     finally:
         influx.managed.stop()
         shutil.rmtree(work, ignore_errors=True)

@@ -8,7 +8,8 @@ needs:
     role       publishes                                   subscribes
     ingest     citytwin/$platform/deadletter/#, …/events/#  the device channels
     http       telemetry, event, state of any device       —
-    analytics  citytwin/$platform/alerts/#                 …/events/#, …/video/#
+    analytics  citytwin/$platform/alerts/#                 …/events/#, …/video/#,
+                                                           …/deadletter/#
     video      citytwin/$platform/video/#                  state and status of devices
     probe      —                                           —
 
@@ -93,6 +94,7 @@ def role_acl(role: ServiceRole) -> tuple[AclRule, ...]:
             return (
                 AclRule(Access.READ, EVENTS),
                 AclRule(Access.READ, VIDEO),
+                AclRule(Access.READ, DEADLETTERS),  # devices that misbehave
                 AclRule(Access.WRITE, ALERTS),
             )
         case ServiceRole.VIDEO:

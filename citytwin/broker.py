@@ -39,8 +39,8 @@ class Autosave:
     grows with what is queued (docs/ingest.md, "What a broker crash loses").
     """
 
-    every: int = 5
-    on_changes: bool = False
+    every: int = 1000
+    on_changes: bool = True
 
     def lines(self) -> list[str]:
         return [

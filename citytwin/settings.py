@@ -46,6 +46,16 @@ class MqttSettings(BaseModel):
         description="Ingest worker accounts to provision ({prefix}-ingest-1 … -N); a worker"
         " picks its own with `ingest.worker`.",
     )
+    autosave_every: int = Field(
+        default=1000,
+        ge=1,
+        description="The embedded Mosquitto saves its in-memory state (sessions, queued"
+        " messages) after this many changes, or seconds with autosave_on_changes false; a"
+        " broker crash loses the QoS 1 messages it acknowledged since (docs/ingest.md).",
+    )
+    autosave_on_changes: bool = Field(
+        default=True, description="Count autosave_every in changes (True) or seconds (False)."
+    )
     passwords: dict[AccountName, SecretStr] = Field(
         default_factory=dict,
         description="Passwords of citytwin's broker accounts by user name. An account not"

@@ -16,7 +16,7 @@ from functools import partial
 from pathlib import Path
 
 from citytwin.accounts import BrokerAccount, ServiceRole, account_name, role_acl
-from citytwin.broker import write_mosquitto_config
+from citytwin.broker import Autosave, write_mosquitto_config
 from citytwin.credentials import stored_secret
 from citytwin.influx_setup import InfluxAccounts, prepare_influx
 from citytwin.influxd import write_influxd_config
@@ -230,7 +230,8 @@ def child_specs(
     """The children of ``citytwin up``, in start order, with configs written."""
     specs: list[ChildSpec] = []
     if settings.mqtt.embedded:
-        conf = write_mosquitto_config(paths, settings.mqtt.host, settings.mqtt.port)
+        autosave = Autosave(settings.mqtt.autosave_every, settings.mqtt.autosave_on_changes)
+        conf = write_mosquitto_config(paths, settings.mqtt.host, settings.mqtt.port, autosave)
         specs.append(
             ChildSpec(
                 name="mosquitto",
