@@ -56,10 +56,15 @@ def wait_points(influx: Influx, database: str, count: int, timeout: float) -> in
     return last
 
 
-def publish(device: Device, count: int) -> None:
-    infos = [device.send("telemetry", {"noise_dba": 40.0 + i % 10}) for i in range(count)]
-    for info in infos:
-        info.wait_for_publish(120)
+def publish(device: Device, count: int, chunk: int = 10_000) -> None:
+    """``count`` QoS 1 messages, every one acknowledged (in chunks: paho's queue is finite)."""
+    for start in range(0, count, chunk):
+        infos = [
+            device.send("telemetry", {"noise_dba": 40.0 + i % 10})
+            for i in range(start, min(start + chunk, count))
+        ]
+        for info in infos:
+            info.wait_for_publish(120)
 
 
 def run_one(

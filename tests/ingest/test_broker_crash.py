@@ -24,7 +24,7 @@ def test_a_killed_broker_loses_at_most_one_autosave_window_of_a_backlog(
     make_ingest: Callable[..., IngestProcess],
 ) -> None:
     window = Autosave().every
-    backlog = 4 * window
+    backlog = 4 * window + window // 2  # ends between two saves
     site = make_site([("pm-01", "sensor")], twins=False)
     ingest = make_ingest(site, twins=False)  # its persistent session now exists
     ingest.stop()
