@@ -66,6 +66,7 @@ import uvloop  # noqa: E402
 import yaml  # noqa: E402
 from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
 
+from citytwin.accounts import ServiceRole  # noqa: E402
 from ingest.mqtt import MqttSession  # noqa: E402
 from tests.services import free_port, start_broker, start_influx, wait_for_port  # noqa: E402
 from twins.client import DittoClient  # noqa: E402
@@ -85,11 +86,13 @@ class Access:
     """Where the broker and InfluxDB are and how to log in: the one place for credentials.
 
     Children get it through the environment (``ACCESS_ENV``), never on their command line.
+    The broker makes each client's id its user name, so every client of the run has its
+    own account in ``logins`` (client name -> user name and password), the name it
+    connects as.
     """
 
     mqtt_port: int
-    mqtt_username: str
-    mqtt_password: str
+    logins: dict[str, list[str]]
     influx_url: str
     influx_username: str = ""
     influx_password: str = ""
@@ -108,12 +111,31 @@ class Access:
             return {}
         return {"u": self.influx_username, "p": self.influx_password}
 
-    def paho_client(self, client_id: str, **options: Any) -> mqtt.Client:
+    def login(self, name: str) -> tuple[str, str]:
+        """The user name and password of client ``name`` (see ``CLIENTS``)."""
+        username, password = self.logins[name]
+        return username, password
+
+    def paho_client(self, name: str, **options: Any) -> mqtt.Client:
         client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, **options
+            CallbackAPIVersion.VERSION2, client_id=name, protocol=mqtt.MQTTv5, **options
         )
-        client.username_pw_set(self.mqtt_username, self.mqtt_password)
+        client.username_pw_set(*self.login(name))
         return client
+
+
+TEST_CLIENTS = (
+    "bench-pub",
+    "bench-b0",
+    "bench-b1",
+    "bench-b2",
+    "bench-b3",
+    "bench-probe",
+    "bench-node-red",
+)
+"""The run's clients that are not ingest: each gets a tester's account of its own."""
+INGEST_CLIENTS = ("bench-ingest", "bench-ingest-peer")
+"""Ingest workers: an account with ingest's ACL each (its name is its persistent session)."""
 
 
 def payload(kind: str, seq: int, ts: int) -> bytes:
@@ -146,7 +168,7 @@ def run_publisher(args: argparse.Namespace) -> None:
     """Publish ``messages`` payloads round-robin over the devices at ``rate`` (0: max)."""
     devices = device_list(args.devices)
     access = Access.from_environment()
-    client = access.paho_client(f"bench-pub-{os.getpid()}")
+    client = access.paho_client("bench-pub")
     client.max_inflight_messages_set(0)
     client.max_queued_messages_set(0)
     acked = 0
@@ -273,8 +295,8 @@ async def aiomqtt_subscriber(access: Access, tally: Tally) -> None:
     async with aiomqtt.Client(
         access.mqtt_host,
         access.mqtt_port,
-        username=access.mqtt_username,
-        password=access.mqtt_password,
+        username=access.login("bench-b2")[0],
+        password=access.login("bench-b2")[1],
         identifier="bench-b2",
         protocol=aiomqtt.ProtocolVersion.V5,
     ) as client:
@@ -295,8 +317,8 @@ async def session_subscriber(access: Access, tally: Tally) -> None:
     async with MqttSession(
         host=access.mqtt_host,
         port=access.mqtt_port,
-        username=access.mqtt_username,
-        password=access.mqtt_password,
+        username=access.login("bench-b3")[0],
+        password=access.login("bench-b3")[1],
         client_id="bench-b3",
         subscriptions=[TELEMETRY],
         session_expiry=0,
@@ -458,7 +480,9 @@ def node_red_user_dir(access: Access, installed: Path, user_dir: Path, database:
                 node["hostname"], node["port"], node["database"] = url.hostname, url.port, database
     (user_dir / "flows.json").write_text(json.dumps(flows, indent=1))
     credentials = {
-        "bench-broker": {"user": access.mqtt_username, "password": access.mqtt_password},
+        "bench-broker": dict(
+            zip(("user", "password"), access.login("bench-node-red"), strict=True)
+        ),
         "bench-influxdb": {
             "username": access.influx_username,
             "password": access.influx_password,
@@ -565,15 +589,14 @@ def start_ingest(
     runtime: dict[str, Any] = {
         "mqtt_host": access.mqtt_host,
         "mqtt_port": access.mqtt_port,
-        "mqtt_username": access.mqtt_username,
-        "mqtt_password": access.mqtt_password,
+        "mqtt_username": access.login(client_id)[0],
+        "mqtt_password": access.login(client_id)[1],
         "influx_url": access.influx_url,
         "influx_database": database,
         "registry_path": str(registry_path),
         "spool_dir": str(work / f"spool-{client_id}"),
         "settings": {
             "metrics_port": metrics_port,
-            "client_id": client_id,
             "session_expiry_seconds": session_expiry,
             **(settings or {}),
         },
@@ -706,11 +729,19 @@ def main() -> None:
         )
         registry = Registry.load(registry_path)
         broker.provision(registry)
+        logins = {
+            name: broker.account(role, name=name)
+            for name, role in (
+                *((client, None) for client in TEST_CLIENTS),
+                *((client, ServiceRole.INGEST) for client in INGEST_CLIENTS),
+            )
+        }
         access = Access(
             mqtt_port=broker.port,
-            mqtt_username=broker.service_user,
-            mqtt_password=broker.service_password,
+            logins={name: [a.username, a.password] for name, a in logins.items()},
             influx_url=influx.url,
+            influx_username=influx.username,
+            influx_password=influx.password,
         )
         n = args.messages
         print(

@@ -20,10 +20,11 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 from prometheus_client import make_asgi_app
 
+from citytwin.accounts import ServiceRole
 from citytwin.console.routes import console_router
 from citytwin.paths import StatePaths
 from citytwin.settings import CitytwinSettings
-from citytwin.stack import Secrets, registry_path, twin_client
+from citytwin.stack import Secrets, mqtt_account, registry_path, twin_client
 from citytwin.twin_provisioning import TwinAccess, ensure_twins, provisioned_namespaces
 from ingest.http import create_ingest_router
 from twins.backoff import Backoff
@@ -148,13 +149,14 @@ def _embedded_twin_app(
 
 def _mount_ingest(app: FastAPI, settings: CitytwinSettings, secrets: Secrets) -> None:
     """HTTP ingest for other systems: validated here, then through the MQTT pipeline."""
+    username, password = secrets.mqtt_login(mqtt_account(settings, ServiceRole.HTTP))
     app.include_router(
         create_ingest_router(
             settings=settings.ingest,
             registry_path=registry_path(settings),
             mqtt_host=settings.mqtt.host,
             mqtt_port=settings.mqtt.port,
-            mqtt_username=settings.mqtt.service_username,
-            mqtt_password=secrets.mqtt_service,
+            mqtt_username=username,
+            mqtt_password=password,
         )
     )

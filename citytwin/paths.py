@@ -62,9 +62,18 @@ class StatePaths:
         """Plaintext device passwords for simulators and installers (mode 0600)."""
         return self.secrets / "device-credentials.json"
 
+    def mqtt_password(self, username: str) -> Path:
+        """The generated password of one of citytwin's broker accounts."""
+        return self.secrets / "mqtt" / username
+
     @property
-    def service_password(self) -> Path:
-        return self.secrets / "mqtt-service-password"
+    def influx_admin_password(self) -> Path:
+        return self.secrets / "influx-admin-password"
+
+    @property
+    def influx_password(self) -> Path:
+        """The password of the embedded InfluxDB's `citytwin` user."""
+        return self.secrets / "influx-citytwin-password"
 
     @property
     def twins_password(self) -> Path:

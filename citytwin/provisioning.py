@@ -15,12 +15,13 @@ import json
 import logging
 import os
 import signal
-from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
+from citytwin.accounts import BrokerAccount
 from citytwin.broker import acl_text, password_text, read_password_file
 from citytwin.credentials import mosquitto_hash, new_secret, write_private
 from citytwin.paths import StatePaths
@@ -61,13 +62,14 @@ def load_device_credentials(paths: StatePaths) -> dict[str, DeviceCredentials]:
 def provision(
     registry: Registry,
     paths: StatePaths,
-    service_accounts: Mapping[str, str],
+    service_accounts: Sequence[BrokerAccount],
     *,
     add_only: bool = False,
 ) -> ProvisionReport:
     """Bring the broker's users and ACL in line with ``registry`` and reload the broker.
 
-    ``service_accounts`` maps citytwin's own broker users to their passwords. With
+    ``service_accounts`` are citytwin's own broker users, each with its ACL; any other
+    service user in the files (an account of an older version) is revoked. With
     ``add_only`` the registry's devices join those already provisioned (a simulation next
     to the field devices) instead of replacing them. One provisioning runs at a time per
     state dir: ``up``, ``provision`` and ``simulate`` may overlap, and each reads and then
@@ -83,7 +85,7 @@ def provision(
 
 
 def _provision_locked(
-    registry: Registry, paths: StatePaths, service_accounts: Mapping[str, str]
+    registry: Registry, paths: StatePaths, service_accounts: Sequence[BrokerAccount]
 ) -> ProvisionReport:
     report = ProvisionReport()
     old_hashes = read_password_file(paths.password_file)
@@ -91,8 +93,8 @@ def _provision_locked(
     hashes: dict[str, str] = {}
     credentials: dict[str, DeviceCredentials] = {}
 
-    for user, password in service_accounts.items():
-        hashes[user] = _keep_or_hash(old_hashes.get(user), password)
+    for account in service_accounts:
+        hashes[account.username] = _keep_or_hash(old_hashes.get(account.username), account.password)
 
     for device in registry:
         thing_id = str(device.thing_id)
@@ -110,9 +112,7 @@ def _provision_locked(
             hashes[username] = mosquitto_hash(password)
             report.added.append(thing_id)
 
-    report.revoked = sorted(
-        user for user in old_hashes if user not in hashes and user not in service_accounts
-    )
+    report.revoked = sorted(user for user in old_hashes if user not in hashes)
     paths.mosquitto_dir.mkdir(parents=True, exist_ok=True)
     write_private(paths.password_file, password_text(hashes))
     write_private(

@@ -35,13 +35,33 @@ class MqttSettings(BaseModel):
     host: str = Field(default="127.0.0.1", description="Broker host name or address.")
     port: int = Field(default=1883, ge=1, le=65535, description="Broker TCP port.")
     keepalive: int = Field(default=30, ge=5, le=3600, description="MQTT keepalive, seconds.")
-    service_username: AccountName = Field(
-        default="citytwin-service",
-        description="Broker account of citytwin's own services (ingest, analytics).",
+    account_prefix: AccountName = Field(
+        default="citytwin",
+        description="Start of the names of citytwin's broker accounts: one per service"
+        " ({prefix}-ingest-1, {prefix}-http, {prefix}-analytics, {prefix}-video,"
+        " {prefix}-probe); each is also that service's MQTT client id.",
     )
-    service_password: SecretStr = Field(
-        default=SecretStr(""),
-        description="Password of `service_username`. Empty: generated once into the state dir.",
+    ingest_workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Ingest worker accounts to provision ({prefix}-ingest-1 … -N); a worker"
+        " picks its own with `ingest.worker`.",
+    )
+    autosave_every: int = Field(
+        default=1000,
+        ge=1,
+        description="The embedded Mosquitto saves its in-memory state (sessions, queued"
+        " messages) after this many changes, or seconds with autosave_on_changes false; a"
+        " broker crash loses the QoS 1 messages it acknowledged since (docs/ingest.md).",
+    )
+    autosave_on_changes: bool = Field(
+        default=True, description="Count autosave_every in changes (True) or seconds (False)."
+    )
+    passwords: dict[AccountName, SecretStr] = Field(
+        default_factory=dict,
+        description="Passwords of citytwin's broker accounts by user name. An account not"
+        " listed gets one generated once into the state dir (secrets/mqtt/{user}).",
     )
 
 
@@ -60,8 +80,21 @@ class InfluxSettings(BaseModel):
     database: str = Field(
         default="citytwin", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="Database name."
     )
-    username: str = Field(default="", description="v1 user (empty: no auth).")
-    password: SecretStr = Field(default=SecretStr(""), description="v1 password.")
+    username: str = Field(
+        default="",
+        description="v1 user (empty: no auth; the embedded InfluxDB: `citytwin`, created"
+        " by `citytwin up`).",
+    )
+    password: SecretStr = Field(
+        default=SecretStr(""),
+        description="v1 password (embedded and empty: generated once into the state dir).",
+    )
+    admin_password: SecretStr = Field(
+        default=SecretStr(""),
+        description="Password of the embedded InfluxDB's `admin` user, which `citytwin up`"
+        " uses to create the database and the citytwin user. Empty: generated once into"
+        " the state dir.",
+    )
     token: SecretStr = Field(
         default=SecretStr(""),
         description="InfluxDB 2.x/3.x token for the v1 compatibility API (instead of a user).",
@@ -145,6 +178,15 @@ class CitytwinSettings(BaseSettings):
             raise ValueError(
                 "ingest.metrics_port 0 (any port) cannot be probed by `citytwin up` and"
                 " `citytwin status`; choose a port (default 9108)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _ingest_worker_has_an_account(self) -> CitytwinSettings:
+        if self.ingest.worker > self.mqtt.ingest_workers:
+            raise ValueError(
+                f"ingest.worker {self.ingest.worker} has no broker account: only"
+                f" {self.mqtt.ingest_workers} are provisioned (raise mqtt.ingest_workers)"
             )
         return self
 

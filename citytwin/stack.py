@@ -11,18 +11,22 @@ Each is a child process of the supervisor with a config generated under the stat
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from citytwin.broker import write_mosquitto_config
+from citytwin.accounts import BrokerAccount, ServiceRole, account_name, role_acl
+from citytwin.broker import Autosave, write_mosquitto_config
 from citytwin.credentials import stored_secret
+from citytwin.influx_setup import InfluxAccounts, prepare_influx
 from citytwin.influxd import write_influxd_config
 from citytwin.paths import StatePaths
 from citytwin.preflight import Program, busy_ports, find_program, missing_programs
 from citytwin.probes import http_ready, mqtt_ready
 from citytwin.settings import CitytwinSettings
 from citytwin.supervisor import ChildSpec
+from ingest.metrics import METRICS_USER
 from twins.client import DittoClient
 
 
@@ -38,8 +42,21 @@ class StackError(RuntimeError):
 class Secrets:
     """Passwords citytwin generates once and keeps in the state dir (mode 0600)."""
 
-    mqtt_service: str
+    mqtt: Mapping[str, str]
+    """Password of each of citytwin's broker accounts, by user name."""
     twins: str
+    influx: str = ""
+    """Password of the InfluxDB user citytwin writes as (empty: no InfluxDB auth)."""
+    influx_admin: str = ""
+    """Password of the embedded InfluxDB's admin (empty when InfluxDB is not embedded)."""
+
+    def mqtt_login(self, username: str) -> tuple[str, str]:
+        """``(username, password)`` of one broker account (password empty if unknown)."""
+        return username, self.mqtt.get(username, "")
+
+
+EMBEDDED_INFLUX_USER = "citytwin"
+EMBEDDED_INFLUX_ADMIN = "admin"
 
 
 def load_secrets(settings: CitytwinSettings, paths: StatePaths, *, create: bool = True) -> Secrets:
@@ -48,10 +65,77 @@ def load_secrets(settings: CitytwinSettings, paths: StatePaths, *, create: bool 
     ``create``: generate missing ones (``up``, ``serve``); otherwise a missing file raises
     ``FileNotFoundError`` naming it (commands that only talk to a running platform).
     """
-
+    given = settings.mqtt.passwords
+    mqtt = {
+        user: _secret(
+            given[user].get_secret_value() if user in given else "",
+            paths.mqtt_password(user),
+            create,
+        )
+        for user in service_accounts(settings)
+    }
+    influx = settings.influx
+    embedded = influx.embedded
     return Secrets(
-        _secret(settings.mqtt.service_password.get_secret_value(), paths.service_password, create),
-        twins_password(settings, paths, create=create),
+        mqtt=mqtt,
+        twins=twins_password(settings, paths, create=create),
+        influx=(
+            _secret(influx.password.get_secret_value(), paths.influx_password, create)
+            if embedded
+            else influx.password.get_secret_value()
+        ),
+        influx_admin=(
+            _secret(influx.admin_password.get_secret_value(), paths.influx_admin_password, create)
+            if embedded
+            else ""
+        ),
+    )
+
+
+def service_accounts(settings: CitytwinSettings) -> dict[str, ServiceRole]:
+    """Every broker account of citytwin's services: user name → role."""
+    prefix = settings.mqtt.account_prefix
+    accounts = {
+        account_name(prefix, ServiceRole.INGEST, worker): ServiceRole.INGEST
+        for worker in range(1, settings.mqtt.ingest_workers + 1)
+    }
+    for role in ServiceRole:
+        if role is not ServiceRole.INGEST:
+            accounts[account_name(prefix, role)] = role
+    return accounts
+
+
+def broker_accounts(settings: CitytwinSettings, secrets: Secrets) -> list[BrokerAccount]:
+    """The accounts provisioning writes into the broker's password file and ACL."""
+    return [
+        BrokerAccount(user, secrets.mqtt[user], role_acl(role))
+        for user, role in service_accounts(settings).items()
+    ]
+
+
+def mqtt_account(settings: CitytwinSettings, role: ServiceRole) -> str:
+    """The broker account this process uses in ``role`` (ingest: its ``ingest.worker``)."""
+    worker = settings.ingest.worker if role is ServiceRole.INGEST else None
+    return account_name(settings.mqtt.account_prefix, role, worker)
+
+
+def influx_username(settings: CitytwinSettings) -> str:
+    """The InfluxDB user citytwin writes and queries as."""
+    if settings.influx.username or not settings.influx.embedded:
+        return settings.influx.username
+    return EMBEDDED_INFLUX_USER
+
+
+def embedded_influx_accounts(settings: CitytwinSettings, secrets: Secrets) -> InfluxAccounts:
+    """What ``citytwin up`` creates in the embedded InfluxDB before ingest starts."""
+    influx = settings.influx
+    return InfluxAccounts(
+        url=str(influx.url).rstrip("/"),
+        database=influx.database,
+        admin=(EMBEDDED_INFLUX_ADMIN, secrets.influx_admin),
+        user=(influx_username(settings), secrets.influx),
+        raw_days=influx.raw_retention_days,
+        rollup_days=influx.rollup_retention_days,
     )
 
 
@@ -66,6 +150,16 @@ def _secret(configured: str, path: Path, create: bool) -> str:
     if create:
         return stored_secret(path)
     return path.read_text(encoding="utf-8").strip()
+
+
+def ingest_metrics_url(settings: CitytwinSettings) -> str:
+    return f"http://127.0.0.1:{settings.ingest.metrics_port}/metrics"
+
+
+def ingest_metrics_auth(settings: CitytwinSettings) -> tuple[str, str] | None:
+    """HTTP basic for ingest's /metrics, when it has a password."""
+    password = settings.ingest.metrics_password.get_secret_value()
+    return (METRICS_USER, password) if password else None
 
 
 def http_base_url(settings: CitytwinSettings) -> str:
@@ -139,7 +233,8 @@ def child_specs(
     """The children of ``citytwin up``, in start order, with configs written."""
     specs: list[ChildSpec] = []
     if settings.mqtt.embedded:
-        conf = write_mosquitto_config(paths, settings.mqtt.host, settings.mqtt.port)
+        autosave = Autosave(settings.mqtt.autosave_every, settings.mqtt.autosave_on_changes)
+        conf = write_mosquitto_config(paths, settings.mqtt.host, settings.mqtt.port, autosave)
         specs.append(
             ChildSpec(
                 name="mosquitto",
@@ -148,8 +243,7 @@ def child_specs(
                     mqtt_ready,
                     settings.mqtt.host,
                     settings.mqtt.port,
-                    settings.mqtt.service_username,
-                    secrets.mqtt_service,
+                    *secrets.mqtt_login(mqtt_account(settings, ServiceRole.PROBE)),
                 ),
             )
         )
@@ -159,9 +253,7 @@ def child_specs(
             ChildSpec(
                 name="influxd",
                 argv=[find_program("influxd") or "influxd", "-config", str(conf)],
-                health=partial(
-                    http_ready, f"{settings.influx.url}".rstrip("/") + "/ping", expect=204
-                ),
+                health=partial(prepare_influx, embedded_influx_accounts(settings, secrets)),
                 start_timeout=60.0,
             )
         )
@@ -177,7 +269,11 @@ def child_specs(
         ChildSpec(
             name="ingest",
             argv=[*citytwin, "ingest"],
-            health=partial(http_ready, f"http://127.0.0.1:{settings.ingest.metrics_port}/metrics"),
+            health=partial(
+                http_ready,
+                ingest_metrics_url(settings),
+                auth=ingest_metrics_auth(settings),
+            ),
         )
     )
     specs.append(

@@ -5,10 +5,18 @@ from __future__ import annotations
 import asyncio
 from dataclasses import asdict, dataclass
 
+from citytwin.accounts import ServiceRole
 from citytwin.paths import StatePaths
 from citytwin.probes import http_ready, mqtt_ready
 from citytwin.settings import CitytwinSettings
-from citytwin.stack import Secrets, http_base_url, video_base_url
+from citytwin.stack import (
+    Secrets,
+    http_base_url,
+    ingest_metrics_auth,
+    ingest_metrics_url,
+    mqtt_account,
+    video_base_url,
+)
 
 
 @dataclass(slots=True, frozen=True)
@@ -38,8 +46,7 @@ async def collect_status(settings: CitytwinSettings, secrets: Secrets) -> list[C
         ("mosquitto", f"mqtt://{settings.mqtt.host}:{settings.mqtt.port}"): mqtt_ready(
             settings.mqtt.host,
             settings.mqtt.port,
-            settings.mqtt.service_username,
-            secrets.mqtt_service,
+            *secrets.mqtt_login(mqtt_account(settings, ServiceRole.PROBE)),
         ),
         ("influxd", influx): http_ready(f"{influx}/ping", expect=204),
         ("serve", base): http_ready(f"{base}/health"),
@@ -47,8 +54,8 @@ async def collect_status(settings: CitytwinSettings, secrets: Secrets) -> list[C
             f"{twins_url}/search/things/count",
             auth=(settings.twins.username, secrets.twins),
         ),
-        ("ingest", f"http://127.0.0.1:{settings.ingest.metrics_port}/metrics"): http_ready(
-            f"http://127.0.0.1:{settings.ingest.metrics_port}/metrics"
+        ("ingest", ingest_metrics_url(settings)): http_ready(
+            ingest_metrics_url(settings), auth=ingest_metrics_auth(settings)
         ),
         ("video", video_base_url(settings)): http_ready(f"{video_base_url(settings)}/health"),
     }

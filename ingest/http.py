@@ -4,8 +4,9 @@ The queue system, the e-office calendar and the citizen-report app post the same
 a device sends over MQTT. The route authenticates the system (HTTP basic with its key and
 password, or ``Authorization: Bearer <api_key>``), checks that it may write for the
 namespace, validates the envelope against the device's kind, and publishes it with QoS 1
-on the device's topic through the service account — so it takes the same pipeline as a
-device message. It answers 202 once the broker has the message (PUBACK).
+on the device's topic through the HTTP app's own broker account (which may publish only
+these three channels) — so it takes the same pipeline as a device message. It answers 202
+once the broker has the message (PUBACK).
 
 Errors are JSON ``{"error": code, "message": text, "where": location}``: 401 unknown or
 missing credentials, 403 namespace not allowed, 404 unknown device or channel, 413 body
@@ -57,7 +58,8 @@ HTTP_CHANNELS = {"telemetry": Channel.TELEMETRY, "event": Channel.EVENT, "state"
 
 
 class IngestPublisher(contextlib.AbstractAsyncContextManager["IngestPublisher"]):
-    """One MQTT connection of the service account for HTTP ingest.
+    """One MQTT connection of the HTTP app's broker account for HTTP ingest (one account is
+    one connection: the broker makes the client id the user name).
 
     Opened at the first ``publish``, reopened when a publish fails (that publish is tried
     once more on the new connection), closed by ``close`` (or leaving ``async with``).

@@ -163,25 +163,28 @@ class InfluxV1Client(AbstractAsyncContextManager["InfluxV1Client"]):
 
     async def setup(self, raw_days: int, rollup_days: int) -> None:
         """Create the database, the ``raw`` (default) and ``rollup_1m`` retention policies and
-        the continuous query that keeps 1-minute means of every numeric field."""
+        the continuous query that keeps 1-minute means of every numeric field.
+
+        What already exists as asked is left alone, so a user with only ``ALL`` on a
+        database prepared by an admin (the embedded stack's ``citytwin`` user) runs this
+        at every start without needing admin rights.
+        """
         db = _quote(self.database)
-        await self.query(f"CREATE DATABASE {db}")
+        if self.database not in await self._databases():
+            await self.query(f"CREATE DATABASE {db}")
+        existing = await self._retention_policies()
         for policy, days, default in (
-            (RAW_POLICY, raw_days, " DEFAULT"),
-            (ROLLUP_POLICY, rollup_days, ""),
+            (RAW_POLICY, raw_days, True),
+            (ROLLUP_POLICY, rollup_days, False),
         ):
-            try:
-                await self.query(
-                    f"CREATE RETENTION POLICY {_quote(policy)} ON {db} DURATION {days}d"
-                    f" REPLICATION 1{default}"
-                )
-            except InfluxRejectedError as exc:
-                if "already exists" not in str(exc):
-                    raise
-                await self.query(
-                    f"ALTER RETENTION POLICY {_quote(policy)} ON {db} DURATION {days}d"
-                    f" REPLICATION 1{default}"
-                )
+            wanted = (f"{days * 24}h0m0s", default)
+            if existing.get(policy) == wanted:
+                continue
+            verb = "ALTER" if policy in existing else "CREATE"
+            await self.query(
+                f"{verb} RETENTION POLICY {_quote(policy)} ON {db} DURATION {days}d"
+                f" REPLICATION 1{' DEFAULT' if default else ''}"
+            )
         try:
             await self.query(
                 f"CREATE CONTINUOUS QUERY {_quote('rollup_1m')} ON {db} BEGIN"
@@ -191,3 +194,27 @@ class InfluxV1Client(AbstractAsyncContextManager["InfluxV1Client"]):
         except InfluxRejectedError as exc:
             if "already exists" not in str(exc):
                 raise
+
+    async def _databases(self) -> set[str]:
+        """The databases this user may see."""
+        body = await self.query("SHOW DATABASES")
+        return {row[0] for row in _values(body)}
+
+    async def _retention_policies(self) -> dict[str, tuple[str, bool]]:
+        """``policy → (duration, default)`` of the database (empty if it does not exist)."""
+        try:
+            body = await self.query(f"SHOW RETENTION POLICIES ON {_quote(self.database)}")
+        except InfluxRejectedError as exc:
+            if "database not found" in str(exc):
+                return {}
+            raise
+        return {row[0]: (str(row[1]), bool(row[4])) for row in _values(body)}
+
+
+def _values(body: dict[str, Any]) -> list[list[Any]]:
+    """The rows of the first series of a /query answer."""
+    for result in body.get("results", []):
+        for series in result.get("series", []):
+            values: list[list[Any]] = series.get("values", [])
+            return values
+    return []

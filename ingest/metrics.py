@@ -1,14 +1,24 @@
-"""Prometheus metrics of one ingest process, in its own registry (no module globals)."""
+"""Prometheus metrics of one ingest process, in its own registry (no module globals).
+
+The metrics name devices (dead letters, duplicates and gaps are labelled by device), so
+``/metrics`` binds to loopback by default and, given a password, asks for HTTP basic
+(user ``metrics``) — which the settings require for any other address.
+"""
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hmac
 import logging
+import socket
 import threading
-from collections.abc import Iterator
-from wsgiref.simple_server import WSGIServer
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, make_server
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, make_wsgi_app
+from prometheus_client.exposition import ThreadingWSGIServer
 
 logger = logging.getLogger(__name__)
 
@@ -115,17 +125,67 @@ class IngestMetrics:
         )
 
 
+METRICS_USER = "metrics"
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        """Scrapes are not logged."""
+
+
+class _Server(ThreadingWSGIServer):
+    """Thread per request; IPv6 when the address is one."""
+
+
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
+
+def basic_auth(app: WsgiApp, password: str) -> WsgiApp:
+    """``app`` behind HTTP basic: user ``metrics`` and ``password``, else 401."""
+    expected = "Basic " + base64.b64encode(f"{METRICS_USER}:{password}".encode()).decode()
+
+    def guarded(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        given = environ.get("HTTP_AUTHORIZATION", "")
+        if hmac.compare_digest(given.encode(), expected.encode()):
+            return app(environ, start_response)
+        start_response(
+            "401 Unauthorized",
+            [("WWW-Authenticate", 'Basic realm="citytwin ingest metrics"'),
+             ("Content-Type", "text/plain; charset=utf-8")],
+        )  # fmt: skip
+        return [b"credentials required\n"]
+
+    return guarded
+
+
 @contextlib.contextmanager
-def serve_metrics(metrics: IngestMetrics, host: str, port: int) -> Iterator[int]:
-    """Serve /metrics on ``host:port`` (0: any free port) while inside; yields the port."""
-    server: WSGIServer
-    server, thread = start_http_server(port, addr=host, registry=metrics.registry)
+def serve_metrics(
+    metrics: IngestMetrics, host: str, port: int, password: str = ""
+) -> Iterator[int]:
+    """Serve /metrics on ``host:port`` (0: any free port) while inside; yields the port.
+
+    With ``password``, every request needs HTTP basic as ``metrics``.
+    """
+    app: WsgiApp = make_wsgi_app(metrics.registry)
+    if password:
+        app = basic_auth(app, password)
+    server_class = _Server6 if ":" in host else _Server
+    server = make_server(host, port, app, server_class, handler_class=_QuietHandler)
     bound: int = server.server_address[1]
-    logger.info("serving Prometheus metrics on http://%s:%d/metrics", host, bound)
+    thread = threading.Thread(target=server.serve_forever, name="ingest-metrics", daemon=True)
+    thread.start()
+    logger.info(
+        "serving Prometheus metrics on http://%s:%d/metrics (%s)",
+        host,
+        bound,
+        "HTTP basic" if password else "no authentication",
+    )
     try:
         yield bound
     finally:
         server.shutdown()
         server.server_close()
-        if isinstance(thread, threading.Thread):
-            thread.join(5)
+        thread.join(5)

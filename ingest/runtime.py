@@ -20,7 +20,10 @@ class IngestRuntime(BaseModel):
 
     mqtt_host: str = Field(description="MQTT broker host.")
     mqtt_port: int = Field(ge=1, le=65535, description="MQTT broker port.")
-    mqtt_username: str = Field(description="Broker account of citytwin's services.")
+    mqtt_username: str = Field(
+        description="Broker account of this worker, also its MQTT client id: it names the"
+        " persistent session, so it stays the same across restarts of the worker."
+    )
     mqtt_password: SecretStr = Field(description="Password of `mqtt_username`.")
     mqtt_keepalive: int = Field(default=30, ge=5, le=3600, description="MQTT keepalive, s.")
     influx_url: AnyHttpUrl = Field(description="Base URL of InfluxDB's v1 HTTP API.")

@@ -77,7 +77,12 @@ class IngestService:
         database_ready = asyncio.Event()
         async with contextlib.AsyncExitStack() as stack:
             self.metrics_port = stack.enter_context(
-                serve_metrics(self.metrics, settings.metrics_host, settings.metrics_port)
+                serve_metrics(
+                    self.metrics,
+                    settings.metrics_host,
+                    settings.metrics_port,
+                    settings.metrics_password.get_secret_value(),
+                )
             )
             influx = await stack.enter_async_context(
                 InfluxV1Client(
@@ -118,7 +123,7 @@ class IngestService:
                     port=runtime.mqtt_port,
                     username=runtime.mqtt_username,
                     password=runtime.mqtt_password.get_secret_value(),
-                    client_id=settings.client_id,
+                    client_id=runtime.mqtt_username,  # the broker makes them one anyway
                     subscriptions=subscriptions(settings.shared_group),
                     keepalive=runtime.mqtt_keepalive,
                     session_expiry=settings.session_expiry_seconds,
@@ -233,9 +238,9 @@ class IngestService:
                 self.ready.set()
                 self.metrics.ready.set(1)
                 self.metrics.mqtt_connected.set(1)
-                logger.info("ingest %s ready", settings.client_id)
+                logger.info("ingest %s ready", runtime.mqtt_username)
                 await stop.wait()
-                logger.info("ingest %s stopping: draining batches", settings.client_id)
+                logger.info("ingest %s stopping: draining batches", runtime.mqtt_username)
                 tasks["consume"].cancel()
                 tasks["flush"].cancel()
                 if self._batch.messages:

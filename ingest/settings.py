@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
@@ -9,6 +10,15 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from twins.thing_id import NAMESPACE_PATTERN
 
 _NAMESPACE = re.compile(rf"^{NAMESPACE_PATTERN}$")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        return False
 
 
 class HttpIngestSystem(BaseModel):
@@ -121,7 +131,16 @@ class IngestSettings(BaseModel):
     stale_check_seconds: float = Field(
         default=5.0, gt=0, description="How often silent devices are looked for."
     )
-    metrics_host: str = Field(default="127.0.0.1", description="Address of /metrics.")
+    metrics_host: str = Field(
+        default="127.0.0.1",
+        description="Address of /metrics (its labels name devices: another address than"
+        " loopback needs `metrics_password`).",
+    )
+    metrics_password: SecretStr = Field(
+        default=SecretStr(""),
+        description="HTTP basic password of /metrics (user `metrics`). Empty: no"
+        " authentication, allowed on loopback only.",
+    )
     metrics_port: int = Field(
         default=9108, ge=0, le=65535, description="Port of the Prometheus /metrics (0: any)."
     )
@@ -133,12 +152,13 @@ class IngestSettings(BaseModel):
         " restore shared subscriptions from its persistence file, so with a group, messages"
         " sent between a broker restart and the workers' resubscription are lost.",
     )
-    client_id: str = Field(
-        default="citytwin-ingest-1",
-        pattern=r"^[A-Za-z0-9_\-]+$",
-        max_length=64,
-        description="MQTT client id; it names the persistent session, so keep it stable per"
-        " worker and distinct between workers.",
+    worker: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Which ingest worker this process is: its broker account"
+        " `{mqtt.account_prefix}-ingest-{worker}` is also its MQTT client id and names its"
+        " persistent session, so keep it stable per worker and distinct between workers.",
     )
     session_expiry_seconds: int = Field(
         default=7 * 86_400,
@@ -156,6 +176,16 @@ class IngestSettings(BaseModel):
     http_max_body_bytes: int = Field(
         default=16_384, gt=0, le=1 << 20, description="Largest HTTP ingest body (413 above)."
     )
+
+    @model_validator(mode="after")
+    def _metrics_private_or_protected(self) -> IngestSettings:
+        if not self.metrics_password.get_secret_value() and not _is_loopback(self.metrics_host):
+            raise ValueError(
+                f"metrics_host {self.metrics_host!r} is reachable from other machines and the"
+                " metrics name every device: set metrics_password (HTTP basic, user"
+                " 'metrics') or bind to 127.0.0.1"
+            )
+        return self
 
     @field_validator("http_systems")
     @classmethod

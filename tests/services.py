@@ -15,21 +15,23 @@ import subprocess
 import threading
 import time
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import paho.mqtt.client as mqtt
 import uvicorn
+from paho.mqtt.enums import CallbackAPIVersion
 
-from citytwin.broker import write_mosquitto_config
+from citytwin.accounts import Access, AclRule, BrokerAccount, ServiceRole, role_acl
+from citytwin.broker import Autosave, write_mosquitto_config
 from citytwin.credentials import new_secret
 from citytwin.influxd import write_influxd_config
 from citytwin.paths import StatePaths
 from citytwin.provisioning import ProvisionReport, provision
 from twins.registry import Registry, RegistrySpec
-
-SERVICE_USER = "citytwin-service"
 
 
 def free_port() -> int:
@@ -108,28 +110,88 @@ class ManagedProcess:
         return self.process.pid
 
 
+TESTER_ACL = (AclRule(Access.READWRITE, "#"),)
+"""A tester's account may read and write everything (no such account exists outside tests)."""
+
+
 @dataclass
 class Broker:
-    """A real Mosquitto with a password file and ACL, as ``citytwin up`` configures it."""
+    """A real Mosquitto with a password file and ACL, as ``citytwin up`` configures it.
+
+    Every client's id is its user name, as in production: two connections with one account
+    take each other over, so each client of a test gets an account of its own
+    (``account``).
+    """
 
     paths: StatePaths
     port: int
-    service_password: str
     managed: ManagedProcess
     host: str = "127.0.0.1"
-    service_user: str = SERVICE_USER
+    accounts: list[BrokerAccount] = field(default_factory=list)
 
     def provision(self, registry: Registry) -> ProvisionReport:
-        """Provision ``registry`` on top of what is there; SIGHUPs the broker."""
-        return provision(registry, self.paths, {self.service_user: self.service_password})
+        """Provision ``registry`` (replacing the devices) with every account made so far."""
+        return provision(registry, self.paths, self.accounts)
+
+    def account(self, role: ServiceRole | None = None, name: str | None = None) -> BrokerAccount:
+        """A new account with the ACL of a citytwin service ``role``, or — without one — a
+        tester's that may do anything; returns once the broker accepts it."""
+        username = name or f"{role.value if role else 'tester'}-{uuid.uuid4().hex[:10]}"
+        account = BrokerAccount(
+            username, new_secret(), role_acl(role) if role is not None else TESTER_ACL
+        )
+        self.accounts.append(account)
+        provision(Registry(RegistrySpec()), self.paths, self.accounts, add_only=True)
+        self.wait_accepted(account.username, account.password)
+        return account
+
+    def wait_accepted(self, username: str, password: str, timeout: float = 10.0) -> None:
+        """Until the broker accepts the login (it rereads its files on SIGHUP, at once but
+        asynchronously)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
+            client.username_pw_set(username, password)
+            client.connect(self.host, self.port)
+            reason = _connack(client)
+            client.disconnect()
+            for _ in range(40):  # sends the DISCONNECT; paho closes the socket
+                if client.socket() is None:
+                    break
+                client.loop(0.05)
+            if reason == 0:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the broker refuses {username!r} after {timeout} s")
+            time.sleep(0.05)
 
 
-def start_broker(root: Path) -> Broker:
+def stop_client(client: mqtt.Client) -> None:
+    """Disconnect a paho client run by ``loop_start`` and release its sockets now.
+
+    paho 2.2 keeps the wake-up socket pair of ``loop_start`` until the client is garbage
+    collected, which pytest reports as an unclosed socket in whichever test runs then.
+    """
+    client.disconnect()
+    client.loop_stop()
+    client._reset_sockets()
+
+
+def _connack(client: mqtt.Client) -> int:
+    """Run the client's loop until its CONNACK; the return code (0: accepted)."""
+    codes: list[int] = []
+    client.on_connect = lambda _c, _u, _f, reason, _p: codes.append(reason.value)
+    deadline = time.monotonic() + 5
+    while not codes and time.monotonic() < deadline:
+        client.loop(0.05)
+    return codes[0] if codes else -1
+
+
+def start_broker(root: Path, autosave: Autosave | None = None) -> Broker:
     paths = StatePaths(root)
     port = free_port()
-    write_mosquitto_config(paths, "127.0.0.1", port)
-    password = new_secret()
-    provision(Registry(RegistrySpec()), paths, {SERVICE_USER: password})
+    write_mosquitto_config(paths, "127.0.0.1", port, autosave)
+    provision(Registry(RegistrySpec()), paths, [])
     paths.run.mkdir(parents=True, exist_ok=True)
     managed = ManagedProcess(
         "mosquitto",
@@ -139,31 +201,59 @@ def start_broker(root: Path) -> Broker:
         pid_file=paths.pid_file("mosquitto"),
     )
     managed.start()
-    return Broker(paths, port, password, managed)
+    return Broker(paths, port, managed)
 
 
 @dataclass
 class Influx:
-    """A real InfluxDB 1.x on loopback."""
+    """A real InfluxDB 1.x on loopback with authentication on, as ``citytwin up`` runs it.
+
+    ``username``/``password`` are its admin's (tests of ingest create and drop databases).
+    """
 
     url: str
     port: int
     managed: ManagedProcess
+    username: str = "admin"
+    password: str = ""
 
-    def query(self, database: str, influxql: str) -> dict[str, object]:
+    def execute(self, influxql: str, database: str = "") -> dict[str, object]:
+        """POST one InfluxQL statement as the admin; the JSON answer."""
         import json
         import urllib.parse
 
-        params = urllib.parse.urlencode({"db": database, "q": influxql, "epoch": "ms"})
-        with urllib.request.urlopen(f"{self.url}/query?{params}", timeout=10) as response:
+        fields = {"q": influxql, "epoch": "ms", **({"db": database} if database else {})}
+        request = urllib.request.Request(
+            f"{self.url}/query", data=urllib.parse.urlencode(fields).encode()
+        )
+        request.add_header("Authorization", _basic(self.username, self.password))
+        with urllib.request.urlopen(request, timeout=10) as response:
             result: dict[str, object] = json.load(response)
         return result
 
-    def create_database(self, database: str) -> None:
-        import urllib.parse
+    def query(self, database: str, influxql: str) -> dict[str, object]:
+        return self.execute(influxql, database)
 
-        body = urllib.parse.urlencode({"q": f'CREATE DATABASE "{database}"'}).encode()
-        urllib.request.urlopen(f"{self.url}/query", data=body, timeout=10).close()
+    def create_database(self, database: str) -> None:
+        self.execute(f'CREATE DATABASE "{database}"')
+
+
+def _basic(username: str, password: str) -> str:
+    import base64
+
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+
+
+def create_influx_admin(url: str, username: str = "admin") -> str:
+    """Create the first user of an InfluxDB with auth on (allowed without credentials
+    while it has none); returns the password."""
+    import urllib.parse
+
+    password = new_secret()
+    statement = f"CREATE USER \"{username}\" WITH PASSWORD '{password}' WITH ALL PRIVILEGES"
+    body = urllib.parse.urlencode({"q": statement}).encode()
+    urllib.request.urlopen(f"{url}/query", data=body, timeout=10).close()
+    return password
 
 
 def start_influx(root: Path) -> Influx:
@@ -177,8 +267,9 @@ def start_influx(root: Path) -> Influx:
         root / "influxd.log",
     )
     managed.start()
-    wait_for_ping(f"http://127.0.0.1:{port}")
-    return Influx(f"http://127.0.0.1:{port}", port, managed)
+    url = f"http://127.0.0.1:{port}"
+    wait_for_ping(url)
+    return Influx(url, port, managed, password=create_influx_admin(url))
 
 
 def wait_for_ping(url: str, timeout: float = 20.0) -> None:

@@ -24,12 +24,14 @@ from citytwin.settings import CitytwinSettings
 from citytwin.stack import (
     Secrets,
     StackError,
+    broker_accounts,
     child_specs,
     http_base_url,
     load_secrets,
     preflight,
     twin_client,
 )
+from citytwin.state_dir import make_private, use_private_files
 from citytwin.status import collect_status, status_as_json
 from citytwin.supervisor import Supervisor, SupervisorError
 from citytwin.twin_provisioning import TwinAccess, ensure_twins
@@ -94,11 +96,13 @@ def up(
 
 async def _run_stack(settings: CitytwinSettings, scenario: str | None, speed: float) -> None:
     paths = StatePaths(settings.state_dir)
+    use_private_files(paths)
+    make_private(paths.root)
     for directory in (paths.root, paths.logs, paths.run, paths.secrets):
         directory.mkdir(parents=True, exist_ok=True)
     secrets = load_secrets(settings, paths)
     registry = platform_registry(settings, scenario)
-    provision(registry, paths, {settings.mqtt.service_username: secrets.mqtt_service})
+    provision(registry, paths, broker_accounts(settings, secrets))
     # children (ingest, simulate) read the same registry
     os.environ["CITYTWIN_REGISTRY"] = str(paths.effective_registry.resolve())
     stop = asyncio.Event()
@@ -151,6 +155,7 @@ def serve(ctx: typer.Context) -> None:
                 typer.echo(line, err=True)
             raise typer.Exit(EXIT_BAD_INPUT) from None
     paths = StatePaths(settings.state_dir)
+    use_private_files(paths)
     secrets = load_secrets(settings, paths)
     uvicorn.run(
         create_app(settings, secrets),
@@ -172,7 +177,7 @@ def status(
     try:
         secrets = load_secrets(settings, paths, create=False)
     except FileNotFoundError:  # never started here: every probe will say so
-        secrets = Secrets("", "")
+        secrets = Secrets({}, "")
     statuses = asyncio.run(collect_status(settings, secrets))
     language = settings.language
     if as_json:
@@ -211,6 +216,7 @@ def provision_command(
         typer.echo("give either a registry FILE or --scenario NAME", err=True)
         raise typer.Exit(EXIT_BAD_INPUT)
     paths = StatePaths(settings.state_dir)
+    use_private_files(paths)
     secrets = load_secrets(settings, paths)
     try:
         registry = (
@@ -222,7 +228,7 @@ def provision_command(
         for line in exc.problems:
             typer.echo(line, err=True)
         raise typer.Exit(EXIT_BAD_INPUT) from None
-    report = provision(registry, paths, {settings.mqtt.service_username: secrets.mqtt_service})
+    report = provision(registry, paths, broker_accounts(settings, secrets))
     language = settings.language
     typer.echo(
         text(

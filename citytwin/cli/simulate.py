@@ -25,7 +25,8 @@ from citytwin.i18n import text as message
 from citytwin.paths import StatePaths
 from citytwin.provisioning import load_device_credentials, provision
 from citytwin.settings import CitytwinSettings
-from citytwin.stack import load_secrets
+from citytwin.stack import broker_accounts, load_secrets
+from citytwin.state_dir import use_private_files
 from simulators.errors import ScenarioError, SimulatorError
 from simulators.runner import Progress, RunSummary, run_scenario
 from simulators.scenario import Scenario, load_scenario
@@ -85,6 +86,7 @@ def simulate(
             typer.echo(f"  {problem}", err=True)
         raise typer.Exit(2) from None
     paths = StatePaths(settings.state_dir)
+    use_private_files(paths)
     stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
     truth_path = ground_truth or (
         paths.root / "simulations" / f"{loaded.name}-{stamp}" / "ground-truth.jsonl"
@@ -127,11 +129,9 @@ def _provision(settings: CitytwinSettings, paths: StatePaths, scenario: Scenario
     Field devices provisioned from a registry file keep working while a tester plays a
     scenario next to them.
     """
-    service_password = load_secrets(settings, paths).mqtt_service
+    accounts = broker_accounts(settings, load_secrets(settings, paths))
     registry = Registry(scenario.registry_spec())
-    report = provision(
-        registry, paths, {settings.mqtt.service_username: service_password}, add_only=True
-    )
+    report = provision(registry, paths, accounts, add_only=True)
     wanted = {str(device.thing_id) for device in registry}
     devices = {
         thing_id: (entry.username, entry.password)

@@ -87,8 +87,8 @@ def test_colliding_ports_are_named(tmp_path: Path) -> None:
             "http.port uses port 8088, already taken by influx.url's port + 2",
         ),
         (
-            {"CITYTWIN_MQTT__SERVICE_USERNAME": "svc user:1"},
-            "mqtt.service_username: 'svc user:1' is not an account name",
+            {"CITYTWIN_MQTT__ACCOUNT_PREFIX": "svc user:1"},
+            "mqtt.account_prefix: 'svc user:1' is not an account name",
         ),
         (
             {"CITYTWIN_TWINS__USERS": '{"ops:1": {"password": "p"}}'},
@@ -129,11 +129,16 @@ def test_missing_config_file_is_named(tmp_path: Path) -> None:
 
 
 def test_secrets_are_not_shown(tmp_path: Path) -> None:
-    result = run_cli(
-        "config", "show", env={"CITYTWIN_MQTT__SERVICE_PASSWORD": "hunter2"}, cwd=tmp_path
-    )
+    secrets = {
+        "CITYTWIN_MQTT__PASSWORDS": '{"citytwin-http": "hunter2"}',
+        "CITYTWIN_INFLUX__ADMIN_PASSWORD": "hunter3",
+        "CITYTWIN_INGEST__METRICS_PASSWORD": "hunter4",
+    }
+    result = run_cli("config", "show", env=secrets, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "hunter2" not in result.stdout
+    assert "citytwin-http" in result.stdout
+    for secret in ("hunter2", "hunter3", "hunter4"):
+        assert secret not in result.stdout
 
 
 @pytest.mark.usefixtures("broker")

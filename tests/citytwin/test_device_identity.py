@@ -14,7 +14,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from citytwin.paths import StatePaths
 from citytwin.provisioning import load_device_credentials, reload_broker
-from tests.services import Broker
+from tests.services import Broker, stop_client
 from twins.registry import Registry, RegistrySpec
 
 PUBLISH_TIMEOUT = 10.0
@@ -44,7 +44,8 @@ class Watcher:
         self.messages: list[tuple[str, bytes]] = []
         self.subscribed = threading.Event()
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
-        self.client.username_pw_set(broker.service_user, broker.service_password)
+        account = broker.account()
+        self.client.username_pw_set(account.username, account.password)
         self.client.on_message = self._on_message
         self.client.on_subscribe = lambda *_args: self.subscribed.set()
         self.client.connect(broker.host, broker.port)
@@ -62,8 +63,7 @@ class Watcher:
         return list(self.messages)
 
     def close(self) -> None:
-        self.client.loop_stop()
-        self.client.disconnect()
+        stop_client(self.client)
 
 
 def connect_device(broker: Broker, username: str, password: str) -> tuple[mqtt.Client, str]:
@@ -95,8 +95,7 @@ def test_device_publishes_on_its_own_telemetry_topic(broker: Broker, unique_name
         f"citytwin/{namespace}/counter-01/telemetry", b'{"seq":1}', qos=1
     ).wait_for_publish(PUBLISH_TIMEOUT)
     assert watcher.wait_for(1) == [(f"citytwin/{namespace}/counter-01/telemetry", b'{"seq":1}')]
-    device.loop_stop()
-    device.disconnect()
+    stop_client(device)
     watcher.close()
 
 
@@ -115,8 +114,7 @@ def test_publishing_to_another_devices_topic_is_dropped(broker: Broker, unique_n
     seen = watcher.wait_for(1)
     time.sleep(0.2)
     assert [payload for _, payload in watcher.messages] == [b"own"], seen
-    device.loop_stop()
-    device.disconnect()
+    stop_client(device)
     watcher.close()
 
 
@@ -126,7 +124,7 @@ def test_wrong_password_is_refused(broker: Broker, unique_name: str) -> None:
     creds = load_device_credentials(broker.paths)[f"{namespace}:counter-01"]
     device, reason = connect_device(broker, creds.username, creds.password + "x")
     assert reason in {"Bad user name or password", "Not authorized"}
-    device.loop_stop()
+    stop_client(device)
 
 
 def test_removed_device_is_refused_without_broker_restart(broker: Broker, unique_name: str) -> None:
@@ -141,8 +139,7 @@ def test_removed_device_is_refused_without_broker_restart(broker: Broker, unique
     reason = "Success"
     while reason == "Success" and time.monotonic() < deadline:  # SIGHUP is asynchronous
         device, reason = connect_device(broker, creds.username, creds.password)
-        device.loop_stop()
-        device.disconnect()
+        stop_client(device)
     assert reason in {"Bad user name or password", "Not authorized"}
     assert broker.managed.pid == pid_before
 
@@ -226,3 +223,41 @@ def test_a_stale_broker_pid_file_signals_nobody_else(tmp_path: Path) -> None:
     finally:
         bystander.kill()
         bystander.wait()
+
+
+def test_a_device_using_another_devices_client_id_does_not_disconnect_it(
+    broker: Broker, unique_name: str
+) -> None:
+    """The broker makes every client id its user name: an impostor gets its own session."""
+    namespace = f"thaibinh.{unique_name}"
+    broker.provision(registry_of(namespace, "counter-01", "counter-02"))
+    credentials = load_device_credentials(broker.paths)
+    owner_creds = credentials[f"{namespace}:counter-01"]
+    impostor_creds = credentials[f"{namespace}:counter-02"]
+    watcher = Watcher(broker, f"citytwin/{namespace}")
+    owner = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id=owner_creds.username, protocol=mqtt.MQTTv5
+    )
+    owner.username_pw_set(owner_creds.username, owner_creds.password)
+    disconnects: list[str] = []
+    owner.on_disconnect = lambda _c, _u, _f, reason, _p: disconnects.append(str(reason))
+    owner.connect(broker.host, broker.port)
+    owner.loop_start()
+
+    impostor = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id=owner_creds.username, protocol=mqtt.MQTTv5
+    )
+    impostor.username_pw_set(impostor_creds.username, impostor_creds.password)
+    accepted = threading.Event()
+    impostor.on_connect = lambda *_args: accepted.set()
+    impostor.connect(broker.host, broker.port)
+    impostor.loop_start()
+    assert accepted.wait(PUBLISH_TIMEOUT)
+    # a round trip of the owner after the impostor's CONNACK: a takeover would be seen
+    own = f"citytwin/{namespace}/counter-01/telemetry"
+    owner.publish(own, b"still here", qos=1).wait_for_publish(PUBLISH_TIMEOUT)
+    assert watcher.wait_for(1) == [(own, b"still here")]
+    assert disconnects == []
+    for client in (impostor, owner):
+        stop_client(client)
+    watcher.close()

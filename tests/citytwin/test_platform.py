@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import urllib.parse
@@ -17,7 +18,13 @@ def influx_count(env: dict[str, str], measurement: str, field: str) -> int:
     query = urllib.parse.urlencode(
         {"db": "citytwin", "q": f"SELECT count({field}) FROM {measurement}"}
     )
-    with urllib.request.urlopen(f"{env['CITYTWIN_INFLUX__URL']}/query?{query}", timeout=10) as r:
+    request = urllib.request.Request(f"{env['CITYTWIN_INFLUX__URL']}/query?{query}")
+    password = (
+        Path(env["CITYTWIN_STATE_DIR"]) / "secrets" / "influx-citytwin-password"
+    ).read_text()
+    basic = base64.b64encode(f"citytwin:{password.strip()}".encode()).decode()
+    request.add_header("Authorization", f"Basic {basic}")
+    with urllib.request.urlopen(request, timeout=10) as r:
         series = json.load(r)["results"][0].get("series")
     return int(series[0]["values"][0][1]) if series else 0
 

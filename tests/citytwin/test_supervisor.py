@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from citytwin.accounts import BrokerAccount
 from citytwin.broker import write_mosquitto_config
 from citytwin.credentials import new_secret
 from citytwin.paths import StatePaths
@@ -28,7 +29,7 @@ def mosquitto_spec(root: Path) -> ChildSpec:
     port = free_port()
     conf = write_mosquitto_config(paths, "127.0.0.1", port)
     password = new_secret()
-    provision(Registry(RegistrySpec()), paths, {"svc": password})
+    provision(Registry(RegistrySpec()), paths, [BrokerAccount("svc", password, ())])
     return ChildSpec(
         name="mosquitto",
         argv=[program("mosquitto"), "-c", str(conf)],

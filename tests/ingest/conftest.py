@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from citytwin.accounts import ServiceRole
 from tests.ingest.support import IngestProcess, create_twins, write_registry
 from tests.services import Broker, Influx, free_port, serve_in_thread
 from twins.client import DittoClient
@@ -84,12 +85,15 @@ def make_ingest(
         runtime_overrides: dict[str, Any] | None = None,
         **settings: Any,
     ) -> IngestProcess:
+        account = broker.account(ServiceRole.INGEST)
         runtime = {
             "mqtt_host": broker.host,
             "mqtt_port": broker.port,
-            "mqtt_username": broker.service_user,
-            "mqtt_password": broker.service_password,
+            "mqtt_username": account.username,
+            "mqtt_password": account.password,
             "influx_url": influx.url,
+            "influx_username": influx.username,
+            "influx_password": influx.password,
             "influx_database": site.database,
             "twins_url": twin_service.url if twins else None,
             "twins_username": twin_service.username,
@@ -97,7 +101,6 @@ def make_ingest(
             "registry_path": str(site.registry_path),
             "spool_dir": str(tmp_path / "spool"),
             "settings": {
-                "client_id": f"ingest-{unique_name}",
                 "session_expiry_seconds": 60,
                 "batch_seconds": 0.05,
                 "stale_check_seconds": 0.5,

@@ -20,7 +20,7 @@ import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
 from citytwin.provisioning import load_device_credentials
-from tests.services import Broker, Influx, free_port
+from tests.services import Broker, Influx, free_port, stop_client
 from twins.client import DittoClient
 from twins.definitions import thing_for_device
 from twins.registry import Registry
@@ -123,19 +123,19 @@ class Device:
         return self.client.publish(self.topic(channel), payload, qos=1, retain=retain)
 
     def close(self) -> None:
-        self.client.loop_stop()
-        self.client.disconnect()
+        stop_client(self.client)
 
 
 class Watcher:
-    """The service account, recording every message under some topic filters."""
+    """A tester's account of its own, recording every message under some topic filters."""
 
     def __init__(self, broker: Broker, *filters: str) -> None:
         self.messages: list[tuple[str, bytes]] = []
         self._lock = threading.Lock()
         subscribed = threading.Event()
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
-        self.client.username_pw_set(broker.service_user, broker.service_password)
+        account = broker.account()
+        self.client.username_pw_set(account.username, account.password)
         self.client.on_message = self._on_message
         self.client.on_subscribe = lambda *_args: subscribed.set()
         self.client.connect(broker.host, broker.port)
@@ -152,8 +152,7 @@ class Watcher:
             return [(topic, json.loads(payload)) for topic, payload in self.messages]
 
     def close(self) -> None:
-        self.client.loop_stop()
-        self.client.disconnect()
+        stop_client(self.client)
 
 
 @dataclass

@@ -18,6 +18,7 @@ import uvicorn
 from fastapi import FastAPI
 from pydantic import SecretStr
 
+from citytwin.accounts import ServiceRole
 from ingest.http import IngestPublisher, create_ingest_router
 from ingest.settings import HttpIngestSystem, IngestSettings
 from tests.ingest.conftest import Site
@@ -34,12 +35,14 @@ class _ThreadServer(uvicorn.Server):
 
 @pytest.fixture
 def publisher(broker: Broker) -> IngestPublisher:
-    """The HTTP ingest's MQTT publisher, closed by the app's lifespan (as citytwin's is)."""
+    """The HTTP ingest's MQTT publisher, closed by the app's lifespan (as citytwin's is),
+    with an account of the HTTP app's role."""
+    account = broker.account(ServiceRole.HTTP)
     return IngestPublisher(
         host=broker.host,
         port=broker.port,
-        username=broker.service_user,
-        password=broker.service_password,
+        username=account.username,
+        password=account.password,
     )
 
 
@@ -69,8 +72,8 @@ def http_ingest(
             registry_path=site.registry_path,
             mqtt_host=broker.host,
             mqtt_port=broker.port,
-            mqtt_username=broker.service_user,
-            mqtt_password=broker.service_password,
+            mqtt_username="unused",  # the publisher given is used instead
+            mqtt_password="unused",
             publisher=publisher,
         )
     )
@@ -290,8 +293,8 @@ def test_requests_behind_a_failed_connect_fail_at_once(broker: Broker) -> None:
             async with IngestPublisher(
                 host="127.0.0.1",
                 port=port,
-                username=broker.service_user,
-                password=broker.service_password,
+                username="citytwin-http",
+                password="never-checked",
                 timeout=1.0,
             ) as publisher:
                 return await asyncio.gather(

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import orjson
 import pytest
 
-from citytwin.provisioning import provision
+from citytwin.accounts import BrokerAccount, ServiceRole, role_acl
 from tests.ingest.conftest import Site
 from tests.ingest.support import Device, IngestProcess, Watcher, count_points, wait_until
 from tests.services import Broker, Influx
@@ -94,18 +94,15 @@ def test_ingest_refused_at_first_connects_once_its_password_is_provisioned(
     make_ingest: Callable[..., IngestProcess],
 ) -> None:
     site = make_site([("pm-01", "sensor")], twins=False)
-    account = {"mqtt_username": "ingest-late", "mqtt_password": "late-secret-for-tests"}
+    late = f"ingest-late-{site.database}"
+    account = {"mqtt_username": late, "mqtt_password": "late-secret-for-tests"}
     ingest = make_ingest(site, twins=False, wait_ready=False, runtime_overrides=account)
     wait_until(lambda: "refused" in ingest.tail(), "the broker to refuse ingest's CONNECT")
 
-    provision(
-        site.registry,
-        broker.paths,
-        {
-            broker.service_user: broker.service_password,
-            account["mqtt_username"]: account["mqtt_password"],
-        },
+    broker.accounts.append(
+        BrokerAccount(late, account["mqtt_password"], role_acl(ServiceRole.INGEST))
     )
+    broker.provision(site.registry)
     wait_until(lambda: ingest.metric("citytwin_ingest_ready") == 1.0, "ingest to connect")
     device = Device(broker, f"{site.namespace}:pm-01")
     device.send("telemetry", {"noise_dba": 45.0}).wait_for_publish(10)

@@ -17,6 +17,7 @@ import pytest
 import uvloop
 from paho.mqtt.enums import CallbackAPIVersion
 
+from citytwin.accounts import BrokerAccount
 from ingest.mqtt import MqttSession
 from ingest.mqtt_codec import Received
 from tests.services import Broker, start_broker, wait_until
@@ -24,24 +25,25 @@ from tests.services import Broker, start_broker, wait_until
 pytestmark = [pytest.mark.timeout(180), pytest.mark.slow]
 
 
-def new_session(broker: Broker, client_id: str, topic: str, **options: Any) -> MqttSession:
-    """A session of the service account subscribed to ``topic`` (as ingest's)."""
+def new_session(broker: Broker, topic: str, **options: Any) -> MqttSession:
+    """A session of an account of its own subscribed to ``topic`` (as ingest's)."""
+    account = broker.account()
     return MqttSession(
         host=broker.host,
         port=broker.port,
-        username=broker.service_user,
-        password=broker.service_password,
-        client_id=client_id,
+        username=account.username,
+        password=account.password,
+        client_id=account.username,
         subscriptions=[topic],
         session_expiry=60,
         **options,
     )
 
 
-def publish_all(broker: Broker, client_id: str, topic: str, count: int) -> None:
+def publish_all(broker: Broker, account: BrokerAccount, topic: str, count: int) -> None:
     """Publish ``0..count-1`` to ``topic`` at QoS 1 and wait for every PUBACK."""
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
-    client.username_pw_set(broker.service_user, broker.service_password)
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    client.username_pw_set(account.username, account.password)
     client.max_inflight_messages_set(1000)
     client.connect(broker.host, broker.port)
     client.loop_start()
@@ -65,18 +67,17 @@ def test_a_consumer_stalled_for_several_keepalives_keeps_the_connection_and_lose
     topics = [f"citytwin/{unique_name}/p{i}" for i in range(3)]
     per_publisher = 400
     keepalive = 2
+    publishers = [broker.account() for _ in topics]
 
     async def scenario() -> None:
         async with new_session(
-            broker, unique_name, f"citytwin/{unique_name}/#", keepalive=keepalive, max_pending=50
+            broker, f"citytwin/{unique_name}/#", keepalive=keepalive, max_pending=50
         ) as session:
             await session.wait_subscribed(10)
             await asyncio.gather(
                 *(
-                    asyncio.to_thread(
-                        publish_all, broker, f"{unique_name}-p{i}", topic, per_publisher
-                    )
-                    for i, topic in enumerate(topics)
+                    asyncio.to_thread(publish_all, broker, account, topic, per_publisher)
+                    for account, topic in zip(publishers, topics, strict=True)
                 )
             )
             # nobody takes a batch for four keepalives: PINGREQ/PINGRESP must go on
@@ -145,7 +146,7 @@ def test_under_uvloop_a_broker_killed_and_restarted_only_makes_the_session_recon
     async def scenario() -> None:
         sent: list[int] = []
         received: list[int] = []
-        session = new_session(own, unique_name, topic, keepalive=5)
+        session = new_session(own, topic, keepalive=5)
         async with (
             session,
             running(publish_forever(session, topic, sent), consume(session, received)),
@@ -187,7 +188,7 @@ def test_a_malformed_packet_drops_the_connection_and_the_session_goes_on(
     topic = f"citytwin/{unique_name}/after"
 
     async def scenario() -> list[int]:
-        session = new_session(broker, unique_name, topic)
+        session = new_session(broker, topic)
         async with session:
             await session.wait_subscribed(10)
             generation = session.generation
@@ -196,7 +197,7 @@ def test_a_malformed_packet_drops_the_connection_and_the_session_goes_on(
             await wait_until(
                 lambda: session.subscribed.is_set() and session.generation > generation
             )
-            await asyncio.to_thread(publish_all, broker, f"{unique_name}-pub", topic, 50)
+            await asyncio.to_thread(publish_all, broker, broker.account(), topic, 50)
             received: list[int] = []
             async for batch in session.batches():
                 received += [int(message.payload) for message in batch]

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import time
-import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -13,14 +11,21 @@ from citytwin.influxd import write_influxd_config
 from citytwin.paths import StatePaths
 from tests.ingest.conftest import Site
 from tests.ingest.support import Device, IngestProcess, count_points, wait_until
-from tests.services import Broker, Influx, ManagedProcess, free_port, program, wait_for_ping
+from tests.services import (
+    Broker,
+    Influx,
+    ManagedProcess,
+    create_influx_admin,
+    free_port,
+    program,
+    wait_for_ping,
+)
 
 pytestmark = pytest.mark.timeout(180)
 
 
 def influxql(influx: Influx, statement: str) -> None:
-    body = urllib.parse.urlencode({"q": statement}).encode()
-    urllib.request.urlopen(f"{influx.url}/query", data=body, timeout=10).close()
+    influx.execute(statement)
 
 
 def test_a_database_dropped_while_running_spools_and_loses_nothing(
@@ -96,7 +101,7 @@ def small_influx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Influx]:
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for_ping(url)
-        yield Influx(url, port, managed)
+        yield Influx(url, port, managed, password=create_influx_admin(url))
     finally:
         managed.stop()
 
@@ -114,7 +119,11 @@ def test_a_batch_too_large_for_influxdb_is_split_not_dropped(
         twins=False,
         batch_seconds=1.0,
         gzip_level=0,  # the bound applies to the body as sent
-        runtime_overrides={"influx_url": small_influx.url},
+        runtime_overrides={
+            "influx_url": small_influx.url,
+            "influx_username": small_influx.username,
+            "influx_password": small_influx.password,
+        },
     )
     device = Device(broker, f"{site.namespace}:pm-01")
     infos = [device.send("telemetry", {"noise_dba": 40.0 + i % 100}) for i in range(200)]

@@ -39,7 +39,7 @@ def provision(broker: Broker, scenario: Scenario) -> dict[str, tuple[str, str]]:
 
 @dataclass
 class Recorder:
-    """Every message under a topic prefix, as the platform's service account sees it."""
+    """Every message under a topic prefix, as a tester's account sees it."""
 
     messages: list[aiomqtt.Message] = field(default_factory=list)
     ended: asyncio.Event = field(default_factory=asyncio.Event)
@@ -48,11 +48,12 @@ class Recorder:
 @contextlib.asynccontextmanager
 async def recording(broker: Broker, prefix: str) -> AsyncIterator[Recorder]:
     recorder = Recorder()
+    account = broker.account()
     client = aiomqtt.Client(
         broker.host,
         broker.port,
-        username=broker.service_user,
-        password=broker.service_password,
+        username=account.username,
+        password=account.password,
         max_queued_incoming_messages=100_000,
     )
     async with client:

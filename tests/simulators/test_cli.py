@@ -7,7 +7,6 @@ from pathlib import Path
 
 import aiomqtt
 import typer
-from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from citytwin.cli.simulate import parse_duration, simulate
@@ -38,9 +37,7 @@ def test_simulate_runs_a_scenario_file_and_writes_ground_truth(
     settings = CitytwinSettings(
         state_dir=broker.paths.root,
         language="en",
-        mqtt=MqttSettings(
-            host=broker.host, port=broker.port, service_password=SecretStr(broker.service_password)
-        ),
+        mqtt=MqttSettings(host=broker.host, port=broker.port),
     )
     truth = tmp_path / "truth.jsonl"
     result = CliRunner().invoke(
@@ -75,9 +72,7 @@ def test_simulate_adds_its_devices_and_revokes_none(
     settings = CitytwinSettings(
         state_dir=broker.paths.root,
         language="en",
-        mqtt=MqttSettings(
-            host=broker.host, port=broker.port, service_password=SecretStr(broker.service_password)
-        ),
+        mqtt=MqttSettings(host=broker.host, port=broker.port),
     )
     result = CliRunner().invoke(
         app_with(settings),

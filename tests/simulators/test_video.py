@@ -44,8 +44,9 @@ async def test_ffprobe_opens_a_simulated_camera_as_h264_of_the_configured_size(
     )
     credentials = provision(broker, scenario)
     stop = asyncio.Event()
+    account = broker.account()
     watcher = aiomqtt.Client(
-        broker.host, broker.port, username=broker.service_user, password=broker.service_password
+        broker.host, broker.port, username=account.username, password=account.password
     )
     async with watcher, asyncio.TaskGroup() as group:
         await watcher.subscribe(f"citytwin/{namespace}/cam-desk-01/state", qos=1)
