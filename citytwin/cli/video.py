@@ -6,11 +6,12 @@ import logging
 from typing import Annotated
 
 import typer
+from pydantic import SecretStr
 
 from citytwin.logs import configure_logging
 from citytwin.paths import StatePaths
 from citytwin.settings import CitytwinSettings
-from citytwin.stack import load_secrets, registry_path, twins_base_url
+from citytwin.stack import influx_username, load_secrets, registry_path, twins_base_url
 from twins.kinds import DeviceKind
 from twins.registry import Registry
 from video.service import VideoRuntime
@@ -34,8 +35,8 @@ def video_runtime(settings: CitytwinSettings, cameras: list[str]) -> VideoRuntim
         twins_timeout=settings.twins.timeout,
         influx_url=str(influx.url).rstrip("/"),
         influx_database=influx.database,
-        influx_username=influx.username,
-        influx_password=influx.password,
+        influx_username=influx_username(settings),
+        influx_password=SecretStr(secrets.influx),
         influx_token=influx.token,
     )
 
