@@ -108,6 +108,8 @@ def serve_hub(
         twins_password=SERVICE_PASSWORD,
         influx_url=influx.url if influx else None,
         influx_database=database,
+        influx_username=influx.username if influx else "",
+        influx_password=SecretStr(influx.password if influx else ""),
     )
     app = create_video_app(runtime)
     with serve_in_thread(app, free_port()) as url:
