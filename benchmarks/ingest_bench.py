@@ -370,8 +370,11 @@ def influx_count(access: Access, database: str) -> int:
 
 
 def influx_create(access: Access, database: str) -> None:
-    data = urllib.parse.urlencode({"q": f'CREATE DATABASE "{database}"', **access.influx_params()})
-    with urllib.request.urlopen(f"{access.influx_url}/query", data.encode(), timeout=30):
+    # InfluxDB 1.x reads u/p from the URL only, not from a form body
+    credentials = urllib.parse.urlencode(access.influx_params())
+    data = urllib.parse.urlencode({"q": f'CREATE DATABASE "{database}"'})
+    url = f"{access.influx_url}/query?{credentials}"
+    with urllib.request.urlopen(url, data.encode(), timeout=30):
         pass
 
 
