@@ -127,6 +127,9 @@ def wall_router(
         def t(key: str) -> str:
             return text(key, language) if key in MESSAGES else key
 
+        def tv(key: str, **values: object) -> str:
+            return text(key, language, **values)
+
         switch = {"lang": "en" if language == "vi" else "vi"}
         switch |= {"site": site} if site else {}
         switch |= {"token": token} if token else {}
@@ -144,6 +147,7 @@ def wall_router(
             "wall.html",
             {
                 "t": t,
+                "tv": tv,
                 "lang": language,
                 "chrome": site is None,
                 "sites": seen.sites,

@@ -98,6 +98,7 @@ def serve_hub(
     twins: TwinServer,
     influx: Influx | None = None,
     database: str = "",
+    token_key: str = "",
     **settings: Any,
 ) -> Iterator[Hub]:
     """The hub for ``camera``, its URL read from the twin, health written back to it."""
@@ -108,6 +109,7 @@ def serve_hub(
         twins_password=SERVICE_PASSWORD,
         influx_url=influx.url if influx else None,
         influx_database=database,
+        token_key=SecretStr(token_key),
     )
     app = create_video_app(runtime)
     with serve_in_thread(app, free_port()) as url:
