@@ -11,7 +11,9 @@ Chromium is Debian's, driven by Playwright; liveness is decoded frames (inbound-
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import functools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -68,17 +70,49 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+class HubServer:
+    """The hub as `citytwin video` configures it (same state dir, hence the same token key),
+    served on ``port``; a test may stop it and start it again on the same port."""
+
+    def __init__(self, settings: CitytwinSettings, port: int) -> None:
+        # no InfluxDB in these tests
+        self.runtime = dataclasses.replace(video_runtime(settings, []), influx_url=None)
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.relay: Relay | None = None
+        self._running: contextlib.ExitStack | None = None
+
+    def start(self) -> None:
+        app = create_video_app(self.runtime)
+        self._running = contextlib.ExitStack()
+        self._running.enter_context(serve_in_thread(app, self.port))
+        self.relay = app.state.relay
+
+    def stop(self) -> None:
+        if self._running is not None:
+            self._running.close()
+        self._running = None
+
+
 @dataclass
 class Stack:
     """The console and the hub, running, and the cameras' publishers."""
 
     console: str
-    hub: str
-    relay: Relay
+    hub_server: HubServer
     rtsp: RtspRelay
     publishers: dict[str, Publisher]
     settings: CitytwinSettings
     secrets: Secrets
+
+    @property
+    def hub(self) -> str:
+        return self.hub_server.url
+
+    @property
+    def relay(self) -> Relay:
+        assert self.hub_server.relay is not None
+        return self.hub_server.relay
 
     def path(self, camera: str) -> str:
         return camera.replace(":", "/")
@@ -126,12 +160,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 deadline = time.monotonic() + 20
                 while client.count() < len(CAMERAS) and time.monotonic() < deadline:
                     time.sleep(0.05)
-            # the hub as `citytwin video` configures it (same state dir, same token key);
-            # no InfluxDB here
-            runtime = dataclasses.replace(video_runtime(settings, []), influx_url=None)
-            hub_app = create_video_app(runtime)
-            with serve_in_thread(hub_app, hub_port) as hub:
-                yield Stack(console, hub, hub_app.state.relay, rtsp, publishers, settings, secrets)
+            hub = HubServer(settings, hub_port)
+            hub.start()
+            try:
+                yield Stack(console, hub, rtsp, publishers, settings, secrets)
+            finally:
+                hub.stop()
 
 
 @pytest_asyncio.fixture
@@ -286,6 +320,29 @@ async def test_a_dead_stream_shows_no_signal_on_its_tile_and_in_its_twin_then_re
         await page_until(lambda: signal(page, camera))
         again = await frames_increase(page, [camera], by=5)
         assert again[camera]["connects"] > first["connects"]  # a new WHEP session
+        assert await page.evaluate("window.notReloaded") is True
+    finally:
+        await page.evaluate("window.wall.stop()")
+        await page.context.close()
+
+
+@pytest.mark.asyncio
+async def test_tiles_reconnect_with_a_new_session_when_the_hub_comes_back(
+    stack: Stack, browser: Browser
+) -> None:
+    cameras = [f"{HCC}:cam-quay-01", f"{HCC}:cam-sanh-01"]
+    page = await wall_page(browser, stack.console + f"/wall?site={HCC}")
+    try:
+        await frames_increase(page, cameras, by=5)
+        await page.evaluate("window.notReloaded = true")
+        await asyncio.to_thread(stack.hub_server.stop)  # every WHEP session ends with it
+        for camera in cameras:
+            await page_until(functools.partial(no_signal, page, camera))
+        await asyncio.to_thread(stack.hub_server.start)
+        for camera in cameras:
+            await page_until(functools.partial(signal, page, camera))
+        await frames_increase(page, cameras, by=5)
+        assert len(stack.relay.sessions) == len(cameras)  # sessions of the new hub
         assert await page.evaluate("window.notReloaded") is True
     finally:
         await page.evaluate("window.wall.stop()")
