@@ -21,6 +21,7 @@ import hmac
 import json
 import time
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -83,9 +84,8 @@ class TokenSigner:
         except (binascii.Error, ValueError, ValidationError):
             raise NotAuthenticatedError("the viewer token's payload is malformed") from None
         if grant.exp <= self._clock():
-            raise NotAuthenticatedError(
-                f"the viewer token of {grant.sub!r} expired; reload the wall for a new one"
-            )
+            expired = datetime.fromtimestamp(grant.exp, UTC).isoformat()
+            raise NotAuthenticatedError(f"the viewer token of {grant.sub!r} expired at {expired}")
         return grant
 
     @staticmethod

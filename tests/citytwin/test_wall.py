@@ -155,6 +155,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         )
         secrets = load_secrets(settings, StatePaths(settings.state_dir))
         publishers = {camera: rtsp.publish(camera.replace(":", "/")) for camera in CAMERAS}
+        for camera in CAMERAS:
+            rtsp.wait_published(camera.replace(":", "/"))
         with serve_in_thread(create_app(settings, secrets), http_port) as console:
             with twin_client(settings, secrets.twins) as client:
                 deadline = time.monotonic() + 20

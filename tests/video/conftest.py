@@ -70,6 +70,7 @@ def camera(relay_server: RtspRelay, twins: TwinServer) -> Iterator[Camera]:
         client.put_policy(default_policy(thing_id, "nginx:citytwin", readers=("nginx:alice",)))
         client.put_thing(thing)
     publisher = relay_server.publish(path)
+    relay_server.wait_published(path)
     try:
         yield Camera(thing_id, url, publisher)
     finally:
