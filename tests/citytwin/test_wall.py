@@ -415,3 +415,10 @@ def test_the_token_lists_only_the_cameras_the_operators_twin_policy_lets_them_re
         timeout=10,
     )
     assert refused.status_code == 403
+
+
+def test_the_overview_links_to_the_wall_in_its_language(stack: Stack) -> None:
+    overview = httpx.get(stack.console + "/", auth=OPERATOR, timeout=10).text
+    assert '<a href="/wall?lang=vi">Màn hình camera</a>' in overview
+    english = httpx.get(stack.console + "/", params={"lang": "en"}, auth=OPERATOR, timeout=10)
+    assert '<a href="/wall?lang=en">Camera wall</a>' in english.text
