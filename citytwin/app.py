@@ -2,6 +2,7 @@
 
 /api/2/...          the Ditto-compatible twin API (embedded twin service)
 /ingest/...         HTTP ingest for other government systems
+/, /wall            the operator console: overview, camera wall (tokens for the hub)
 /health             liveness and the state of what this process depends on
 /metrics            Prometheus metrics
 /docs, /openapi.json  the API description (served offline)
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
@@ -22,15 +24,23 @@ from prometheus_client import make_asgi_app
 
 from citytwin.accounts import ServiceRole
 from citytwin.console.routes import console_router
+from citytwin.console.wall_routes import WallConfig, wall_router
 from citytwin.paths import StatePaths
 from citytwin.settings import CitytwinSettings
-from citytwin.stack import Secrets, mqtt_account, registry_path, twin_client
+from citytwin.stack import (
+    Secrets,
+    mqtt_account,
+    registry_path,
+    twin_client,
+    video_public_url,
+)
 from citytwin.twin_provisioning import TwinAccess, ensure_twins, provisioned_namespaces
 from ingest.http import create_ingest_router
 from twins.backoff import Backoff
 from twins.client import DittoClient
 from twins.errors import DittoError
 from twins.registry import Registry
+from video.tokens import TokenSigner
 
 logger = logging.getLogger(__name__)
 
@@ -99,6 +109,7 @@ def create_app(settings: CitytwinSettings, secrets: Secrets) -> ASGIApp:
         return twin_client(settings, password, username=username)
 
     app.include_router(console_router(operator_client, settings.language))
+    _mount_wall(app, settings, secrets, operator_client)
     _mount_ingest(app, settings, secrets)
     if not settings.twins.embedded:
         return app
@@ -145,6 +156,27 @@ def _embedded_twin_app(
     resources.callback(twin_app.state.twin_service.hub.close)
     dispatched: ASGIApp = twin_app
     return dispatched
+
+
+def _mount_wall(
+    app: FastAPI,
+    settings: CitytwinSettings,
+    secrets: Secrets,
+    operator_client: Callable[[str, str], DittoClient],
+) -> None:
+    """The camera wall: the console signs viewer tokens the hub (another origin) accepts."""
+
+    def service_client() -> DittoClient:
+        return twin_client(settings, secrets.twins)
+
+    config = WallConfig(
+        hub_url=video_public_url(settings),
+        token_seconds=settings.video.wall_token_seconds,
+        kiosk_hours=settings.video.kiosk_token_hours,
+        default_language=settings.language,
+    )
+    signer = TokenSigner(secrets.video_token_key)
+    app.include_router(wall_router(operator_client, service_client, signer, config, time.time))
 
 
 def _mount_ingest(app: FastAPI, settings: CitytwinSettings, secrets: Secrets) -> None:

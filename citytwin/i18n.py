@@ -87,6 +87,25 @@ MESSAGES: dict[str, dict[Language, str]] = {
     "officer_absent": {"vi": "vắng mặt", "en": "absent"},
     "room_reading": {"vi": "{people} người", "en": "{people} people"},
     "kiosk_reading": {"vi": "{queue} số đang chờ", "en": "{queue} tickets waiting"},
+    # camera wall
+    "wall_title": {"vi": "Màn hình camera", "en": "Camera wall"},
+    "overview_link": {"vi": "Tổng quan", "en": "Overview"},
+    "no_signal": {"vi": "mất tín hiệu", "en": "no signal"},
+    "stream_up": {"vi": "hoạt động", "en": "up"},
+    "camera_count": {"vi": "{count} camera", "en": "{count} camera(s)"},
+    "stream_down": {"vi": "mất luồng", "en": "down"},
+    "stream_unknown": {"vi": "chưa rõ", "en": "unknown"},
+    "connecting": {"vi": "đang kết nối…", "en": "connecting…"},
+    "enlarge": {"vi": "Nhấn để phóng to / thu nhỏ", "en": "Click to enlarge / shrink"},
+    "link_expired": {
+        "vi": "Liên kết màn hình đã hết hạn: cần liên kết mới.",
+        "en": "This screen's link has expired: a new link is needed.",
+    },
+    "link_refused": {
+        "vi": "Liên kết không hợp lệ: {error}",
+        "en": "The link is not valid: {error}",
+    },
+    "no_cameras": {"vi": "Không có camera nào để hiển thị.", "en": "No cameras to show."},
     # simulator CLI
     "sim_provisioned": {
         "vi": "Đã cấp quyền {devices} thiết bị của kịch bản {scenario} ({added} mới); sự thật "

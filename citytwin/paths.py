@@ -79,5 +79,10 @@ class StatePaths:
     def twins_password(self) -> Path:
         return self.secrets / "twins-password"
 
+    @property
+    def video_token_key(self) -> Path:
+        """The key the console signs camera-wall viewer tokens with and the hub checks."""
+        return self.secrets / "video-token-key"
+
     def pid_file(self, name: str) -> Path:
         return self.run / f"{name}.pid"

@@ -49,6 +49,8 @@ class Secrets:
     """Password of the InfluxDB user citytwin writes as (empty: no InfluxDB auth)."""
     influx_admin: str = ""
     """Password of the embedded InfluxDB's admin (empty when InfluxDB is not embedded)."""
+    video_token_key: str = ""
+    """Key of the camera wall's viewer tokens, shared by ``serve`` and ``video``."""
 
     def mqtt_login(self, username: str) -> tuple[str, str]:
         """``(username, password)`` of one broker account (password empty if unknown)."""
@@ -88,6 +90,9 @@ def load_secrets(settings: CitytwinSettings, paths: StatePaths, *, create: bool 
             _secret(influx.admin_password.get_secret_value(), paths.influx_admin_password, create)
             if embedded
             else ""
+        ),
+        video_token_key=_secret(
+            settings.video.token_key.get_secret_value(), paths.video_token_key, create
         ),
     )
 
@@ -171,6 +176,11 @@ def video_base_url(settings: CitytwinSettings) -> str:
     """The camera hub's HTTP API (WHEP, snapshots)."""
     host = "127.0.0.1" if settings.video.host in {"0.0.0.0", "::"} else settings.video.host
     return f"http://{host}:{settings.video.port}"
+
+
+def video_public_url(settings: CitytwinSettings) -> str:
+    """The hub as browsers reach it (the camera wall plays from there)."""
+    return (settings.video.public_url or video_base_url(settings)).rstrip("/")
 
 
 def twins_base_url(settings: CitytwinSettings) -> str:

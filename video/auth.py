@@ -4,7 +4,10 @@ Operators log in to the console with their twin user (HTTP basic); the same cred
 open a WHEP session when the camera's twin lets that user read it — the relay asks the
 twin service (``GET /api/2/things/{camera}`` as the operator), so the twin's policy is the
 one place that says who sees a camera. Players that are not the console (OBS, GStreamer's
-``whepsrc``, another operations centre) get a bearer token from ``video.tokens``.
+``whepsrc``, another operations centre) get a bearer token from ``video.tokens``. The
+console's camera wall, on another origin, sends a short-lived token it signed for the
+logged-in operator (``video.tokens``' format is a name's secret; the wall's is
+``video.tokens.TokenSigner``'s, listing the cameras that operator may read).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from twins.errors import (
     DittoUnauthorizedError,
 )
 from video.errors import NotAllowedError, NotAuthenticatedError, VideoError
+from video.tokens import TokenSigner
 
 OperatorClient = Callable[[str, str], DittoClient]
 """Builds a twin client for an operator's user name and password."""
@@ -33,9 +37,15 @@ OperatorClient = Callable[[str, str], DittoClient]
 class ViewerAuth:
     """Checks the ``Authorization`` header of a request to watch a camera."""
 
-    def __init__(self, tokens: Mapping[str, SecretStr], operator_client: OperatorClient) -> None:
+    def __init__(
+        self,
+        tokens: Mapping[str, SecretStr],
+        operator_client: OperatorClient,
+        signer: TokenSigner | None = None,
+    ) -> None:
         self._tokens = {name: token.get_secret_value().encode() for name, token in tokens.items()}
         self._operator_client = operator_client
+        self._signer = signer
 
     async def viewer(self, authorization: str | None, camera: str) -> str:
         """The viewer's name (``token:NAME`` or ``user:NAME``) or an auth error."""
@@ -44,7 +54,10 @@ class ViewerAuth:
         scheme, _, value = authorization.partition(" ")
         match scheme.lower():
             case "bearer":
-                return self._token_viewer(value.strip())
+                token = value.strip()
+                if self._signer is not None and TokenSigner.looks_signed(token):
+                    return self._signed_viewer(token, camera)
+                return self._token_viewer(token)
             case "basic":
                 user, password = _basic(value.strip())
                 await asyncio.to_thread(self._may_read, user, password, camera)
@@ -59,6 +72,13 @@ class ViewerAuth:
             if hmac.compare_digest(given, expected):
                 return f"token:{name}"
         raise NotAuthenticatedError("the bearer token is not one of video.tokens")
+
+    def _signed_viewer(self, token: str, camera: str) -> str:
+        assert self._signer is not None
+        grant = self._signer.verify(token)
+        if camera not in grant.cams:
+            raise NotAllowedError(f"the viewer token of {grant.sub!r} does not list {camera!r}")
+        return f"wall:{grant.sub}"
 
     def _may_read(self, user: str, password: str, camera: str) -> None:
         with self._operator_client(user, password) as client:

@@ -26,6 +26,7 @@ from video.health import HealthReporter
 from video.hub import VideoHub
 from video.relay import Relay
 from video.settings import VideoSettings
+from video.tokens import TokenSigner
 from video.whep import video_router
 
 logger = logging.getLogger(__name__)
@@ -46,6 +47,8 @@ class VideoRuntime:
     influx_username: str = ""
     influx_password: SecretStr = field(default_factory=lambda: SecretStr(""))
     influx_token: SecretStr = field(default_factory=lambda: SecretStr(""))
+    token_key: SecretStr = field(default_factory=lambda: SecretStr(""))
+    """Key of the viewer tokens the console signs (empty: such tokens are refused)."""
 
     def twin_client(self, username: str | None = None, password: str | None = None) -> DittoClient:
         assert self.twins_url is not None
@@ -67,7 +70,8 @@ def create_video_app(runtime: VideoRuntime) -> FastAPI:
     def operator_client(username: str, password: str) -> DittoClient:
         return runtime.twin_client(username, password)
 
-    auth = ViewerAuth(settings.tokens, operator_client)
+    key = runtime.token_key.get_secret_value()
+    auth = ViewerAuth(settings.tokens, operator_client, TokenSigner(key) if key else None)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

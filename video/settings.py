@@ -77,6 +77,31 @@ class VideoSettings(BaseModel):
         description="Bearer tokens of WHEP players that are not the console, by name; each"
         " may watch every camera of the hub. Operators log in with their twin user instead.",
     )
+    token_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="Key of the camera wall's viewer tokens, signed by the console and"
+        " checked by the hub. Empty: generated once into the state dir"
+        " (secrets/video-token-key) and read by both.",
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="The hub's URL as browsers reach it (the camera wall's WHEP and camera"
+        " list). Default: http://host:port.",
+    )
+    wall_token_seconds: int = Field(
+        default=300,
+        ge=30,
+        le=3600,
+        description="Lifetime of the viewer token the camera wall gets for a logged-in"
+        " operator; the page fetches a new one before it expires.",
+    )
+    kiosk_token_hours: int = Field(
+        default=24,
+        ge=1,
+        le=24 * 14,
+        description="Lifetime of a kiosk link (`/wall?site=…&token=…`) for wall screens and"
+        " Grafana panels; past it the screen shows that the link expired.",
+    )
     ice_servers: list[IceServer] = Field(
         default_factory=list,
         description="STUN/TURN servers for the relay's peer connections. None by default, so"

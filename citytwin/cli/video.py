@@ -38,6 +38,7 @@ def video_runtime(settings: CitytwinSettings, cameras: list[str]) -> VideoRuntim
         influx_username=influx_username(settings),
         influx_password=SecretStr(secrets.influx),
         influx_token=influx.token,
+        token_key=SecretStr(secrets.video_token_key),
     )
 
 

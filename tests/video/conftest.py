@@ -70,6 +70,7 @@ def camera(relay_server: RtspRelay, twins: TwinServer) -> Iterator[Camera]:
         client.put_policy(default_policy(thing_id, "nginx:citytwin", readers=("nginx:alice",)))
         client.put_thing(thing)
     publisher = relay_server.publish(path)
+    relay_server.wait_published(path)
     try:
         yield Camera(thing_id, url, publisher)
     finally:
@@ -98,6 +99,7 @@ def serve_hub(
     twins: TwinServer,
     influx: Influx | None = None,
     database: str = "",
+    token_key: str = "",
     **settings: Any,
 ) -> Iterator[Hub]:
     """The hub for ``camera``, its URL read from the twin, health written back to it."""
@@ -110,6 +112,7 @@ def serve_hub(
         influx_database=database,
         influx_username=influx.username if influx else "",
         influx_password=SecretStr(influx.password if influx else ""),
+        token_key=SecretStr(token_key),
     )
     app = create_video_app(runtime)
     with serve_in_thread(app, free_port()) as url:

@@ -12,7 +12,9 @@ import contextlib
 import ctypes
 import shutil
 import signal
+import socket
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -96,6 +98,25 @@ class RtspRelay:
         publisher.start()
         self.publishers.append(publisher)
         return publisher
+
+    def wait_published(self, path: str, within: float = 20.0) -> None:
+        """Block until the relay serves ``path`` (RTSP ``DESCRIBE`` answers 200).
+
+        A hub that opens a path before its publisher has announced it was seen to stay
+        down (FFmpeg's "Immediate exit requested" on every reopening), so tests that start
+        publishers and a hub together wait for this first.
+        """
+        deadline = time.monotonic() + within
+        request = f"DESCRIBE {self.url(path)} RTSP/1.0\r\nCSeq: 1\r\n\r\n".encode()
+        while True:
+            with socket.create_connection(("127.0.0.1", self.client_port), timeout=5) as conn:
+                conn.sendall(request)
+                status = conn.recv(64).split(b"\r\n", 1)[0]
+            if b" 200 " in status + b" ":
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the RTSP relay does not serve {path!r}: {status!r}")
+            time.sleep(0.1)
 
     def stop(self) -> None:
         for publisher in self.publishers:
