@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable
@@ -32,6 +31,7 @@ import av.bitstream
 from av.video.codeccontext import VideoCodecContext
 from av.video.frame import VideoFrame
 
+from twins.backoff import Backoff
 from video.packets import (
     NAL_IDR,
     VIDEO_CLOCK,
@@ -206,7 +206,12 @@ class CameraSource:
         self._error = error
 
     def _run(self) -> None:
-        delay = self.settings.reconnect_initial_seconds
+        # full jitter, so cameras that fail together do not retry together
+        backoff = Backoff(
+            first=self.settings.reconnect_initial_seconds,
+            maximum=self.settings.reconnect_max_seconds,
+            jitter=1.0,
+        )
         while not self._stop.is_set():
             url = self._url
             if url is None:
@@ -215,15 +220,13 @@ class CameraSource:
                 continue
             try:
                 self._pull(url)
-                delay = self.settings.reconnect_initial_seconds
+                backoff.reset()
                 continue  # a file ended: play it again
             except (av.FFmpegError, OSError, ValueError) as exc:
                 with self._lock:
                     self._set_state(StreamState.DOWN, f"{url}: {exc}")
-            # full jitter, so cameras that fail together do not retry together
-            self._url_changed.wait(random.uniform(0, delay))
+            self._url_changed.wait(backoff.next_delay())
             self._url_changed.clear()
-            delay = min(delay * 2, self.settings.reconnect_max_seconds)
 
     def _options(self, url: str) -> dict[str, str]:
         options = {"analyzeduration": "1000000", "probesize": "500000"}
