@@ -31,7 +31,7 @@ from citytwin.paths import StatePaths
 from citytwin.settings import CitytwinSettings
 from citytwin.stack import Secrets, load_secrets, twin_client
 from tests.services import free_port, serve_in_thread, wait_until
-from tests.video.streams import Publisher, RtspRelay, have_rtsp, rtsp_relay
+from tests.video.streams import Publisher, RtspRelay, have_rtsp
 from tests.video.test_browser import CHROMIUM, CHROMIUM_FLAGS, keep_screenshot
 from twins.definitions import default_policy
 from video.relay import Relay
@@ -137,54 +137,58 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(tmp_path_factory: pytest.TempPathFactory, relay_server: RtspRelay) -> Iterator[Stack]:
     state = tmp_path_factory.mktemp("wall-state")
     registry = state / "sites.yaml"
     registry.write_text(REGISTRY, encoding="utf-8")
-    with rtsp_relay() as rtsp:
-        http_port, hub_port = free_port(), free_port()
-        settings = CitytwinSettings.model_validate(
-            {
-                "state_dir": str(state),
-                "http": {"port": http_port},
-                "registry": str(registry),
-                "mqtt": {"port": free_port()},
-                "twins": {
-                    "users": {
-                        OPERATOR[0]: {"password": OPERATOR[1], "role": "operator"},
-                        VISITOR[0]: {"password": VISITOR[1]},
-                    }
-                },
-                "video": {
-                    "port": hub_port,
-                    "sources": {camera: rtsp.url(camera.replace(":", "/")) for camera in CAMERAS},
-                    "read_timeout_seconds": 2.0,
-                    "reconnect_max_seconds": 2.0,
-                    "twin_refresh_seconds": 2.0,
-                },
-            }
-        )
-        secrets = load_secrets(settings, StatePaths(settings.state_dir))
-        publishers = {camera: rtsp.publish(camera.replace(":", "/")) for camera in CAMERAS}
-        for camera in CAMERAS:
-            rtsp.wait_published(camera.replace(":", "/"))
-        with serve_in_thread(create_app(settings, secrets), http_port) as console:
-            with twin_client(settings, secrets.twins) as client:
-                deadline = time.monotonic() + 20
-                while client.count() < len(CAMERAS) and time.monotonic() < deadline:
-                    time.sleep(0.05)
-            hub = HubServer(settings, hub_port)
+    # the session's one RTSP relay: a second rtsp-server-perl beside it was seen to serve
+    # no stream to the hub (every open timed out)
+    rtsp = relay_server
+    http_port, hub_port = free_port(), free_port()
+    settings = CitytwinSettings.model_validate(
+        {
+            "state_dir": str(state),
+            "http": {"port": http_port},
+            "registry": str(registry),
+            "mqtt": {"port": free_port()},
+            "twins": {
+                "users": {
+                    OPERATOR[0]: {"password": OPERATOR[1], "role": "operator"},
+                    VISITOR[0]: {"password": VISITOR[1]},
+                }
+            },
+            "video": {
+                "port": hub_port,
+                "sources": {camera: rtsp.url(camera.replace(":", "/")) for camera in CAMERAS},
+                "read_timeout_seconds": 2.0,
+                "reconnect_max_seconds": 2.0,
+                "twin_refresh_seconds": 2.0,
+            },
+        }
+    )
+    secrets = load_secrets(settings, StatePaths(settings.state_dir))
+    publishers = {camera: rtsp.publish(camera.replace(":", "/")) for camera in CAMERAS}
+    for camera in CAMERAS:
+        rtsp.wait_published(camera.replace(":", "/"))
+    with serve_in_thread(create_app(settings, secrets), http_port) as console:
+        with twin_client(settings, secrets.twins) as client:
+            deadline = time.monotonic() + 20
+            while client.count() < len(CAMERAS) and time.monotonic() < deadline:
+                time.sleep(0.05)
+        hub = HubServer(settings, hub_port)
+        hub.start()
+        if not hub.all_up(list(CAMERAS)):
+            # a camera was seen to stay down from a hub's first open (FFmpeg's
+            # "Immediate exit requested" on each reopening, about one fresh hub in four
+            # with three cameras): a hub matter, not the wall's; start it once more
+            hub.stop()
             hub.start()
-            if not hub.all_up(list(CAMERAS)):
-                # a camera was seen to stay down from a hub's first open (FFmpeg's
-                # "Immediate exit requested" on each reopening, about one fresh hub in four
-                # with three cameras): a hub matter, not the wall's; start it once more
-                hub.stop()
-                hub.start()
-            try:
-                yield Stack(console, hub, rtsp, publishers, settings, secrets)
-            finally:
-                hub.stop()
+        try:
+            yield Stack(console, hub, rtsp, publishers, settings, secrets)
+        finally:
+            hub.stop()
+            for publisher in publishers.values():
+                publisher.stop()
 
 
 @pytest_asyncio.fixture
