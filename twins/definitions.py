@@ -183,7 +183,18 @@ KIND_FEATURES: Mapping[DeviceKind, tuple[FeatureDefinition, ...]] = {
                 _P("viewers", 0, "live WebRTC viewers of the camera", _VIDEO),
             ),
         ),
-        FeatureDefinition("zones", (_P("zones", [], "watched zones", Writer.NOBODY),)),
+        FeatureDefinition(
+            "zones",
+            (
+                _P(
+                    "zones",
+                    [],
+                    "watched zones, drawn by operators: `[{id, type: desk or restricted, polygon:"
+                    " [[x, y], …] (0–1), hours?}]` (`twins.zones.Zone`)",
+                    Writer.NOBODY,
+                ),
+            ),
+        ),
         FeatureDefinition(
             "presence",
             (
@@ -192,6 +203,14 @@ KIND_FEATURES: Mapping[DeviceKind, tuple[FeatureDefinition, ...]] = {
                 _P("lastMotion", None, "`ts` of the latest `motion`"),
                 _P("lastMotionZone", None, "the `zone` of the latest `motion`"),
                 _P("lastTamper", None, "`ts` of the latest `tamper`"),
+                _P(
+                    "zones",
+                    {},
+                    "per zone `{type, present, people, since, watched}` seen by the hub's"
+                    " person detector (`since`: capture time of the change)",
+                    _VIDEO,
+                ),
+                _P("zoneErrors", [], "why zones of `zones.zones` are refused", _VIDEO),
             ),
             {"armed": False},
         ),
