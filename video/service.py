@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 
+import aiomqtt
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from pydantic import SecretStr
@@ -24,6 +25,7 @@ from twins.client import DittoClient
 from video.auth import ViewerAuth
 from video.health import HealthReporter
 from video.hub import VideoHub
+from video.presence import PresenceAnalytics
 from video.relay import Relay
 from video.settings import VideoSettings
 from video.whep import video_router
@@ -46,6 +48,11 @@ class VideoRuntime:
     influx_username: str = ""
     influx_password: SecretStr = field(default_factory=lambda: SecretStr(""))
     influx_token: SecretStr = field(default_factory=lambda: SecretStr(""))
+    mqtt_host: str | None = None
+    """The broker presence events are published to (None: none published)."""
+    mqtt_port: int = 1883
+    mqtt_username: str | None = None
+    mqtt_password: SecretStr = field(default_factory=lambda: SecretStr(""))
 
     def twin_client(self, username: str | None = None, password: str | None = None) -> DittoClient:
         assert self.twins_url is not None
@@ -70,7 +77,7 @@ def create_video_app(runtime: VideoRuntime) -> FastAPI:
     auth = ViewerAuth(settings.tokens, operator_client)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             influx = None
             if runtime.influx_url:
@@ -83,8 +90,27 @@ def create_video_app(runtime: VideoRuntime) -> FastAPI:
                         token=runtime.influx_token.get_secret_value(),
                     )
                 )
+            mqtt = None
+            if runtime.mqtt_host:
+                mqtt = await stack.enter_async_context(
+                    aiomqtt.Client(
+                        runtime.mqtt_host,
+                        runtime.mqtt_port,
+                        username=runtime.mqtt_username,
+                        password=runtime.mqtt_password.get_secret_value() or None,
+                        identifier=runtime.mqtt_username,
+                    )
+                )
             await stack.enter_async_context(hub)
             await stack.enter_async_context(relay)
+            presence = PresenceAnalytics(
+                hub.sources,
+                settings.presence,
+                twin_client=runtime.twin_client if has_twins else None,
+                influx=influx,
+                mqtt=mqtt,
+            )
+            app.state.presence = presence
             reporter = HealthReporter(
                 hub.sources,
                 settings,
@@ -97,6 +123,7 @@ def create_video_app(runtime: VideoRuntime) -> FastAPI:
                     group.create_task(relay.run(), name="reap-sessions"),
                     group.create_task(reporter.run(), name="stream-health"),
                     group.create_task(hub.follow_twins(), name="follow-twins"),
+                    group.create_task(presence.run(), name="presence"),
                 ]
                 yield
                 for task in tasks:
