@@ -4,9 +4,11 @@ Each sample is a grey frame with its capture time. The detector runs only when i
 change the answer:
 
 - the picture moved (``MotionGate``) — someone came, went or shifted;
+- a zone is about to be left (occupied, empty since a sample): every sample, so a person
+  the detector missed once is found again before ``leave_seconds`` run out;
 - a zone is occupied and ``recheck_seconds`` passed since the last detection — a seated
-  officer barely moves, and the background model soon learns a still person, so the
-  person is looked for again rather than assumed gone or assumed there forever;
+  officer barely moves, so the person is looked for again now and then rather than
+  assumed there forever (a person who leaves makes motion, which is seen at once);
 - ``idle_check_seconds`` passed on a quiet camera.
 
 Between detections the last detection stands (while nothing moves, nobody came or went).
@@ -103,6 +105,8 @@ class CameraPresence:
 
     def _due(self, moved: bool, at: float) -> bool:
         if moved or self._last_detection is None:
+            return True
+        if any(state.leaving for state in self._states.values()):
             return True
         since = at - self._last_detection
         if any(state.present for state in self._states.values()):

@@ -34,6 +34,11 @@ class ZoneHysteresis:
         self._first_positive: float | None = None
         self._empty_since: float | None = None
 
+    @property
+    def leaving(self) -> bool:
+        """Present, but empty since a sample: a leave is pending (or a detection missed)."""
+        return self.present and self._empty_since is not None
+
     def update(self, people: int, at: float) -> Transition | None:
         """Feed one sample (``people`` inside at capture time ``at``); the change, if any."""
         if people > 0:

@@ -22,10 +22,10 @@ class PresenceSettings(BaseModel):
         0.004, gt=0, lt=1, description="share of changed pixels that counts as motion"
     )
     recheck_seconds: float = Field(
-        5.0,
+        20.0,
         gt=0,
         description="while a zone is occupied and nothing moves, detect again this often"
-        " (a seated person hardly moves)",
+        " (a seated person hardly moves; one who leaves makes motion, seen at once)",
     )
     idle_check_seconds: float = Field(
         60.0, gt=0, description="detect at least this often on a quiet camera"
