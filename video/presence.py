@@ -38,6 +38,7 @@ import numpy as np
 from av.video.frame import VideoFrame
 
 from analytics.presence.camera import CameraPresence, SampleResult, ZoneChange, ZoneReading
+from analytics.presence.detector import PersonDetector
 from analytics.presence.settings import PresenceSettings
 from ingest.errors import IngestError
 from ingest.influx import InfluxV1Client
@@ -148,6 +149,7 @@ class PresenceAnalytics:
         self.settings = settings
         self.cameras: dict[str, CameraAnalysis] = {}
         self.zone_errors: dict[str, list[ZoneError]] = {}
+        self._detector: PersonDetector | None = None
         self._raw: dict[str, Any] = {}
         """Each camera's ``zones`` property as last read."""
         self._twin_client = twin_client
@@ -204,9 +206,11 @@ class PresenceAnalytics:
         self.zone_errors[camera] = errors
         loop = asyncio.get_running_loop()
         if analysis is None and zones:
-            presence = await loop.run_in_executor(
-                executor, partial(CameraPresence, zones, self.settings)
-            )
+            if self._detector is None:  # one for every camera: the worker uses it in turn
+                settings = self.settings
+                detector = partial(PersonDetector, settings.detect_width, settings.hog_threshold)
+                self._detector = await loop.run_in_executor(executor, detector)
+            presence = CameraPresence(zones, self.settings, self._detector)
             analysis = CameraAnalysis(
                 camera,
                 presence,
