@@ -25,7 +25,7 @@ from tests.services import Broker, Influx, free_port, serve_in_thread
 from tests.twins.conftest import SERVICE_PASSWORD, TwinServer
 from tests.video.conftest import Camera, video_settings
 from tests.video.streams import Publisher, RtspRelay
-from twins.definitions import default_policy, thing_for_device
+from twins.definitions import KIND_FEATURES, Writer, default_policy, thing_for_device
 from twins.kinds import DeviceKind, Sector
 from twins.presence import PresenceEvent, presence_topic
 from twins.thing_id import ThingId
@@ -162,6 +162,12 @@ async def test_a_seated_officer_is_present_in_the_twin_influxdb_and_on_the_broke
             properties = await presence_until(twins, camera, officer_present)
             event = await asyncio.wait_for(events.get(), WITHIN_S)
             await asyncio.sleep(2.5)  # a flush of camera_presence
+    (feature,) = [f for f in KIND_FEATURES[DeviceKind.CAMERA] if f.name == "presence"]
+    declared = {prop.name: prop.writer for prop in feature.properties}
+    fresh = feature.to_json()["properties"]
+    written = {name for name, value in properties.items() if value != fresh.get(name)}
+    assert written  # and every property the hub wrote is declared as the video hub's
+    assert {declared.get(name) for name in written} == {Writer.VIDEO}
     officer = properties["zones"]["officer"]
     assert officer["type"] == "desk"
     assert officer["people"] >= 1
