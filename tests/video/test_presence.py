@@ -29,6 +29,7 @@ from twins.definitions import KIND_FEATURES, Writer, default_policy, thing_for_d
 from twins.kinds import DeviceKind, Sector
 from twins.presence import PresenceEvent, presence_topic
 from twins.thing_id import ThingId
+from video.presence import luma
 from video.service import VideoRuntime, create_video_app
 
 WITHIN_S = 30.0
@@ -203,3 +204,14 @@ async def test_zones_edited_in_the_twin_take_effect_and_a_bad_one_is_refused(
     assert edited["zoneErrors"] == [
         f"camera {camera}: zone 'tie': polygon: not a simple polygon: Self-intersection[0.5 0.5]"
     ]
+
+
+@pytest.mark.parametrize(("width", "height"), [(320, 240), (150, 100)])
+def test_the_sample_is_the_frames_luma_without_its_padding(width: int, height: int) -> None:
+    """The hub's grey sample is the Y plane of the decoded frame (rows are padded to the
+    plane's line size, which the sample must not keep)."""
+    image = SceneRenderer(width, height).render(SceneState(CameraScene.GATE, people=1), 0)
+    frame = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format="yuv420p")
+    grey = luma(frame)
+    assert grey.shape == (height, width)
+    assert (grey == frame.to_ndarray()[:height]).all()
