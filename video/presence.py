@@ -12,7 +12,8 @@ releases the GIL); the results come back to the loop and go out:
   people, since, watched}``), ``intrusion`` and ``zoneErrors`` — when something changes;
 - InfluxDB ``camera_presence`` (tags ``namespace``, ``device``, ``zone``, ``zone_type``;
   fields ``people``, ``present``), a point per zone and sample, at the capture time;
-- a ``twins.presence.PresenceEvent`` per change on ``…/video/presence/{ns}/{name}``, QoS 1.
+- a ``twins.presence.PresenceEvent`` per change on ``…/video/presence/{ns}/{name}``, QoS 1
+  (``video.presence_events``).
 
 Zones are reread every ``ZONES_REFRESH_SECONDS``: an edit takes effect without a restart,
 a bad zone is refused (logged, and written to ``zoneErrors``) while the others keep
@@ -33,7 +34,6 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-import aiomqtt
 import numpy as np
 from av.video.frame import VideoFrame
 
@@ -45,11 +45,11 @@ from ingest.influx import InfluxV1Client
 from ingest.lineprotocol import FieldValue, encode_line, escape_tag
 from twins.client import DittoClient
 from twins.errors import DittoError, DittoNotFoundError
-from twins.presence import PresenceEvent, presence_topic
-from twins.thing_id import ThingId
+from twins.presence import PresenceEvent
 from twins.zones import ZoneError, parse_zones
 from video.health import iso
 from video.hub import twin_call
+from video.presence_events import PresencePublisher
 from video.source import CameraSource
 
 logger = logging.getLogger(__name__)
@@ -143,7 +143,7 @@ class PresenceAnalytics:
         *,
         twin_client: Callable[[], DittoClient] | None,
         influx: InfluxV1Client | None,
-        mqtt: aiomqtt.Client | None,
+        events: PresencePublisher | None,
     ) -> None:
         self.sources = sources
         self.settings = settings
@@ -154,7 +154,7 @@ class PresenceAnalytics:
         """Each camera's ``zones`` property as last read."""
         self._twin_client = twin_client
         self._influx = influx
-        self._mqtt = mqtt
+        self._events = events
         self._wake = asyncio.Event()
         self._lines: list[str] = []
 
@@ -168,6 +168,8 @@ class PresenceAnalytics:
                     group.create_task(self._follow_zones(client, executor), name="presence-zones")
                     group.create_task(self._analyse(client, executor), name="presence-analyse")
                     group.create_task(self._flush_every(), name="presence-influx")
+                    if self._events is not None:
+                        group.create_task(self._events.run(), name="presence-events")
         finally:
             for analysis in self.cameras.values():
                 self.sources[analysis.camera].remove_frame_sink(analysis)
@@ -267,7 +269,8 @@ class PresenceAnalytics:
                 "%s: zone %s %s (%d people)",
                 camera, change.zone, "entered" if change.present else "left", change.people,
             )  # fmt: skip
-            await self._publish(camera, change)
+            if self._events is not None:
+                self._events.publish(presence_event(camera, change))
 
     async def _patch(self, client: DittoClient, camera: str, patch: dict[str, Any]) -> bool:
         call = partial(client.patch, camera, "features/presence/properties", patch)
@@ -277,16 +280,6 @@ class PresenceAnalytics:
             logger.warning("%s: presence not written to the twin: %s", camera, exc)
             return False
         return True
-
-    async def _publish(self, camera: str, change: ZoneChange) -> None:
-        if self._mqtt is None:
-            return
-        event = presence_event(camera, change)
-        topic = presence_topic(ThingId.parse(camera))
-        try:
-            await self._mqtt.publish(topic, event.model_dump_json(), qos=1)
-        except aiomqtt.MqttError as exc:
-            logger.warning("%s: presence event on %s not published: %s", camera, topic, exc)
 
     async def _flush_every(self) -> None:
         while True:

@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 
-import aiomqtt
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from pydantic import SecretStr
@@ -26,6 +25,7 @@ from video.auth import ViewerAuth
 from video.health import HealthReporter
 from video.hub import VideoHub
 from video.presence import PresenceAnalytics
+from video.presence_events import PresencePublisher
 from video.relay import Relay
 from video.settings import VideoSettings
 from video.whep import video_router
@@ -90,16 +90,13 @@ def create_video_app(runtime: VideoRuntime) -> FastAPI:
                         token=runtime.influx_token.get_secret_value(),
                     )
                 )
-            mqtt = None
+            events = None
             if runtime.mqtt_host:
-                mqtt = await stack.enter_async_context(
-                    aiomqtt.Client(
-                        runtime.mqtt_host,
-                        runtime.mqtt_port,
-                        username=runtime.mqtt_username,
-                        password=runtime.mqtt_password.get_secret_value() or None,
-                        identifier=runtime.mqtt_username,
-                    )
+                events = PresencePublisher(
+                    runtime.mqtt_host,
+                    runtime.mqtt_port,
+                    runtime.mqtt_username,
+                    runtime.mqtt_password.get_secret_value(),
                 )
             await stack.enter_async_context(hub)
             await stack.enter_async_context(relay)
@@ -108,7 +105,7 @@ def create_video_app(runtime: VideoRuntime) -> FastAPI:
                 settings.presence,
                 twin_client=runtime.twin_client if has_twins else None,
                 influx=influx,
-                mqtt=mqtt,
+                events=events,
             )
             app.state.presence = presence
             reporter = HealthReporter(

@@ -88,9 +88,11 @@ def wait_playable(url: str, attempts: int = 20) -> None:
 
 @contextlib.contextmanager
 def presence_hub(
-    camera: Camera, twins: TwinServer, influx: Influx, database: str, broker: Broker
+    camera: Camera, twins: TwinServer, influx: Influx, database: str, broker: Broker | None
 ) -> Iterator[None]:
-    account = broker.account(ServiceRole.VIDEO)
+    """The hub, publishing as a ``citytwin-video`` account of ``broker`` (None: to a port
+    where no broker listens)."""
+    account = broker.account(ServiceRole.VIDEO) if broker else None
     runtime = VideoRuntime(
         settings=video_settings(),
         cameras=[camera.thing_id],
@@ -100,10 +102,10 @@ def presence_hub(
         influx_database=database,
         influx_username=influx.username,
         influx_password=SecretStr(influx.password),
-        mqtt_host=broker.host,
-        mqtt_port=broker.port,
-        mqtt_username=account.username,
-        mqtt_password=SecretStr(account.password),
+        mqtt_host="127.0.0.1",
+        mqtt_port=broker.port if broker else free_port(),
+        mqtt_username=account.username if account else "citytwin-video",
+        mqtt_password=SecretStr(account.password if account else ""),
     )
     with serve_in_thread(create_video_app(runtime), free_port()):
         yield
@@ -184,6 +186,15 @@ async def test_a_seated_officer_is_present_in_the_twin_influxdb_and_on_the_broke
     )
     rows = result["results"][0]["series"][0]["values"]
     assert any(present is True and people >= 1 for _, people, present in rows)
+
+
+@pytest.mark.asyncio
+async def test_presence_reaches_the_twin_while_no_broker_answers(
+    desk_camera: Camera, twins: TwinServer, influx: Influx, database: str
+) -> None:
+    with presence_hub(desk_camera, twins, influx, database, None):
+        properties = await presence_until(twins, desk_camera.thing_id, officer_present)
+    assert properties["zones"]["officer"]["people"] >= 1
 
 
 @pytest.mark.asyncio
