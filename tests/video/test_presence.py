@@ -18,7 +18,7 @@ import cv2
 import pytest
 from pydantic import SecretStr
 
-from citytwin.accounts import ServiceRole
+from citytwin.accounts import BrokerAccount, ServiceRole
 from simulators.scenario import CameraScene
 from simulators.scenes import SceneRenderer, SceneState
 from tests.services import Broker, Influx, free_port, serve_in_thread
@@ -88,11 +88,17 @@ def wait_playable(url: str, attempts: int = 20) -> None:
 
 @contextlib.contextmanager
 def presence_hub(
-    camera: Camera, twins: TwinServer, influx: Influx, database: str, broker: Broker | None
+    camera: Camera,
+    twins: TwinServer,
+    influx: Influx,
+    database: str,
+    broker: Broker | None,
+    account: BrokerAccount | None = None,
 ) -> Iterator[None]:
     """The hub, publishing as a ``citytwin-video`` account of ``broker`` (None: to a port
     where no broker listens)."""
-    account = broker.account(ServiceRole.VIDEO) if broker else None
+    if broker and account is None:
+        account = broker.account(ServiceRole.VIDEO)
     runtime = VideoRuntime(
         settings=video_settings(),
         cameras=[camera.thing_id],
@@ -160,8 +166,10 @@ async def test_a_seated_officer_is_present_in_the_twin_influxdb_and_on_the_broke
     desk_camera: Camera, twins: TwinServer, influx: Influx, database: str, broker: Broker
 ) -> None:
     camera = desk_camera.thing_id
+    # accounts first: the broker reloads its files for each, which the subscriber would see
+    account = broker.account(ServiceRole.VIDEO)
     async with presence_events(broker, camera) as events:
-        with presence_hub(desk_camera, twins, influx, database, broker):
+        with presence_hub(desk_camera, twins, influx, database, broker, account):
             properties = await presence_until(twins, camera, officer_present)
             event = await asyncio.wait_for(events.get(), WITHIN_S)
             await asyncio.sleep(2.5)  # a flush of camera_presence
