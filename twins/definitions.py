@@ -41,7 +41,7 @@ class Writer(StrEnum):
     ANALYTICS = "analytics"
     """Computed over time by analytics; stays at its initial value until analytics runs."""
     VIDEO = "video"
-    """Measured by the video hub (`video/health.py`) from the stream it pulls."""
+    """Measured by the video hub from the streams it pulls (`video/health.py`, `presence.py`)."""
     NOBODY = "nobody"
     """Declared for devices that will report it; no contract v1 message carries it."""
 
@@ -183,15 +183,39 @@ KIND_FEATURES: Mapping[DeviceKind, tuple[FeatureDefinition, ...]] = {
                 _P("viewers", 0, "live WebRTC viewers of the camera", _VIDEO),
             ),
         ),
-        FeatureDefinition("zones", (_P("zones", [], "watched zones", Writer.NOBODY),)),
+        FeatureDefinition(
+            "zones",
+            (
+                _P(
+                    "zones",
+                    [],
+                    "watched zones, drawn by operators: `[{id, type: desk or restricted, polygon:"
+                    " [[x, y], …] (0–1), hours?}]` (`twins.zones.Zone`)",
+                    Writer.NOBODY,
+                ),
+            ),
+        ),
         FeatureDefinition(
             "presence",
             (
                 _P("people", 0, "telemetry `people` (on-board analytics)"),
-                _P("intrusion", False, "someone in an armed zone", _ANALYTICS),
+                _P(
+                    "intrusion",
+                    False,
+                    "someone in a `restricted` zone within its hours (the hub's person detector)",
+                    _VIDEO,
+                ),
                 _P("lastMotion", None, "`ts` of the latest `motion`"),
                 _P("lastMotionZone", None, "the `zone` of the latest `motion`"),
                 _P("lastTamper", None, "`ts` of the latest `tamper`"),
+                _P(
+                    "zones",
+                    {},
+                    "per zone `{type, present, people, since, watched}` seen by the hub's"
+                    " person detector (`since`: capture time of the change)",
+                    _VIDEO,
+                ),
+                _P("zoneErrors", [], "why zones of `zones.zones` are refused", _VIDEO),
             ),
             {"armed": False},
         ),

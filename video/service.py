@@ -24,6 +24,8 @@ from twins.client import DittoClient
 from video.auth import ViewerAuth
 from video.health import HealthReporter
 from video.hub import VideoHub
+from video.presence import PresenceAnalytics
+from video.presence_events import PresencePublisher
 from video.relay import Relay
 from video.settings import VideoSettings
 from video.tokens import TokenSigner
@@ -49,6 +51,11 @@ class VideoRuntime:
     influx_token: SecretStr = field(default_factory=lambda: SecretStr(""))
     token_key: SecretStr = field(default_factory=lambda: SecretStr(""))
     """Key of the viewer tokens the console signs (empty: such tokens are refused)."""
+    mqtt_host: str | None = None
+    """The broker presence events are published to (None: none published)."""
+    mqtt_port: int = 1883
+    mqtt_username: str | None = None
+    mqtt_password: SecretStr = field(default_factory=lambda: SecretStr(""))
 
     def twin_client(self, username: str | None = None, password: str | None = None) -> DittoClient:
         assert self.twins_url is not None
@@ -74,7 +81,7 @@ def create_video_app(runtime: VideoRuntime) -> FastAPI:
     auth = ViewerAuth(settings.tokens, operator_client, TokenSigner(key) if key else None)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             influx = None
             if runtime.influx_url:
@@ -87,8 +94,24 @@ def create_video_app(runtime: VideoRuntime) -> FastAPI:
                         token=runtime.influx_token.get_secret_value(),
                     )
                 )
+            events = None
+            if runtime.mqtt_host:
+                events = PresencePublisher(
+                    runtime.mqtt_host,
+                    runtime.mqtt_port,
+                    runtime.mqtt_username,
+                    runtime.mqtt_password.get_secret_value(),
+                )
             await stack.enter_async_context(hub)
             await stack.enter_async_context(relay)
+            presence = PresenceAnalytics(
+                hub.sources,
+                settings.presence,
+                twin_client=runtime.twin_client if has_twins else None,
+                influx=influx,
+                events=events,
+            )
+            app.state.presence = presence
             reporter = HealthReporter(
                 hub.sources,
                 settings,
@@ -101,6 +124,7 @@ def create_video_app(runtime: VideoRuntime) -> FastAPI:
                     group.create_task(relay.run(), name="reap-sessions"),
                     group.create_task(reporter.run(), name="stream-health"),
                     group.create_task(hub.follow_twins(), name="follow-twins"),
+                    group.create_task(presence.run(), name="presence"),
                 ]
                 yield
                 for task in tasks:

@@ -7,6 +7,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from analytics.presence.settings import PresenceSettings
+
 _THING_ID = re.compile(r"^[a-zA-Z]\w*(?:[.-][a-zA-Z]\w*)*:[A-Za-z0-9_\-.]+$")
 
 
@@ -163,6 +165,10 @@ class VideoSettings(BaseModel):
         default=15.0,
         gt=0,
         description="A viewer whose ICE/DTLS has not connected after this is closed.",
+    )
+    presence: PresenceSettings = Field(
+        default_factory=PresenceSettings,
+        description="Presence analytics of the cameras that have zones (docs/video.md#presence).",
     )
 
     @field_validator("cameras")

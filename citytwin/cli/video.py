@@ -8,17 +8,25 @@ from typing import Annotated
 import typer
 from pydantic import SecretStr
 
+from citytwin.accounts import ServiceRole
 from citytwin.logs import configure_logging
 from citytwin.paths import StatePaths
 from citytwin.settings import CitytwinSettings
-from citytwin.stack import influx_username, load_secrets, registry_path, twins_base_url
+from citytwin.stack import (
+    influx_username,
+    load_secrets,
+    mqtt_account,
+    registry_path,
+    twins_base_url,
+)
 from twins.kinds import DeviceKind
 from twins.registry import Registry
 from video.service import VideoRuntime
 
 
 def video_runtime(settings: CitytwinSettings, cameras: list[str]) -> VideoRuntime:
-    """Everything the hub needs: its cameras (the shard), the twins and InfluxDB."""
+    """Everything the hub needs: its cameras (the shard), the twins, InfluxDB and the
+    broker (as ``citytwin-video``, for presence events)."""
     secrets = load_secrets(settings, StatePaths(settings.state_dir))
     chosen = cameras or settings.video.cameras
     if not chosen:
@@ -26,6 +34,7 @@ def video_runtime(settings: CitytwinSettings, cameras: list[str]) -> VideoRuntim
         chosen = [str(d.thing_id) for d in registry if d.kind is DeviceKind.CAMERA]
         chosen += [thing for thing in settings.video.sources if thing not in chosen]
     influx = settings.influx
+    mqtt_username, mqtt_password = secrets.mqtt_login(mqtt_account(settings, ServiceRole.VIDEO))
     return VideoRuntime(
         settings=settings.video,
         cameras=chosen,
@@ -39,6 +48,10 @@ def video_runtime(settings: CitytwinSettings, cameras: list[str]) -> VideoRuntim
         influx_password=SecretStr(secrets.influx),
         influx_token=influx.token,
         token_key=SecretStr(secrets.video_token_key),
+        mqtt_host=settings.mqtt.host,
+        mqtt_port=settings.mqtt.port,
+        mqtt_username=mqtt_username,
+        mqtt_password=SecretStr(mqtt_password),
     )
 
 

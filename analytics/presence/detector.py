@@ -1,0 +1,98 @@
+"""Finding people in a grey frame, offline, with what ships inside opencv-python-headless.
+
+Two detectors, because cameras see people two ways: OpenCV's HOG pedestrian detector
+(``HOGDescriptor_getDefaultPeopleDetector``, Dalal–Triggs, trained on INRIA Person) finds
+standing, whole bodies (a gate, a corridor); an officer seated behind a counter shows a
+head and shoulders, which it misses, so the Haar cascades ``haarcascade_frontalface_alt2``
+and ``haarcascade_profileface`` (Viola–Jones, Intel's, in ``cv2.data.haarcascades``) find
+faces, on the frame at half the detector's width (the profile cascade also on its mirror
+image: it knows faces turned one way). Both come from the installed wheel; nothing is
+downloaded. A face counts as a person at its box; a face inside a body counts once.
+OpenCV releases the GIL while it detects, so a worker thread does this off the event loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+Grey = npt.NDArray[np.uint8]
+
+FACE_CASCADES = ("haarcascade_frontalface_alt2.xml", "haarcascade_profileface.xml")
+
+
+@dataclass(slots=True, frozen=True)
+class PersonBox:
+    """A person found, in normalised frame coordinates (0–1, y down)."""
+
+    left: float
+    top: float
+    right: float
+    bottom: float
+    source: str
+    """``hog`` (a whole body) or ``face``."""
+
+    @property
+    def centre(self) -> tuple[float, float]:
+        return ((self.left + self.right) / 2, (self.top + self.bottom) / 2)
+
+    def overlaps(self, other: PersonBox) -> bool:
+        return not (
+            self.right <= other.left
+            or other.right <= self.left
+            or self.bottom <= other.top
+            or other.bottom <= self.top
+        )
+
+
+class PersonDetector:
+    """HOG bodies and Haar faces on a frame scaled to ``width`` pixels."""
+
+    def __init__(self, width: int = 640, hog_threshold: float = 0.6) -> None:
+        self._width = width
+        self._hog_threshold = hog_threshold
+        self._hog = cv2.HOGDescriptor()
+        people = np.asarray(cv2.HOGDescriptor.getDefaultPeopleDetector(), np.float32)
+        self._hog.setSVMDetector(people)
+        folder = Path(cv2.data.haarcascades)  # type: ignore[attr-defined]
+        self._faces = [cv2.CascadeClassifier(str(folder / name)) for name in FACE_CASCADES]
+        for name, cascade in zip(FACE_CASCADES, self._faces, strict=True):
+            if cascade.empty():
+                raise RuntimeError(f"OpenCV's cascade {name} is missing from {folder}")
+
+    def detect(self, grey: Grey) -> list[PersonBox]:
+        """The people in ``grey`` (any size; scaled to the detector's width first)."""
+        scale = self._width / grey.shape[1]
+        image = grey
+        if abs(scale - 1) > 0.01:
+            size = (self._width, max(1, round(grey.shape[0] * scale)))
+            interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+            image = np.asarray(cv2.resize(grey, size, interpolation=interpolation), np.uint8)
+        h, w = image.shape[:2]
+        found: list[PersonBox] = []
+        rects, weights = self._hog.detectMultiScale(
+            image, hitThreshold=self._hog_threshold, winStride=(8, 8), padding=(8, 8), scale=1.05
+        )
+        for (x, y, bw, bh), _weight in zip(rects, np.ravel(weights), strict=True):
+            found.append(PersonBox(x / w, y / h, (x + bw) / w, (y + bh) / h, "hog"))
+        small = np.asarray(cv2.resize(image, (w // 2, h // 2), interpolation=cv2.INTER_AREA))
+        mirrored = np.asarray(cv2.flip(small, 1))
+        frontal, profile = self._faces
+        # the profile cascade knows faces turned one way: look in the mirror for the other
+        for cascade, picture, flipped in (
+            (frontal, small, False),
+            (profile, small, False),
+            (profile, mirrored, True),
+        ):
+            for x, y, bw, bh in cascade.detectMultiScale(
+                picture, scaleFactor=1.1, minNeighbors=4, minSize=(16, 16)
+            ):
+                left, right = (w // 2 - x - bw, w // 2 - x) if flipped else (x, x + bw)
+                face = PersonBox(2 * left / w, 2 * y / h, 2 * right / w, 2 * (y + bh) / h, "face")
+                if not any(face.overlaps(person) for person in found):
+                    found.append(face)
+        return found
