@@ -26,7 +26,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from simulators.clock import utc_offset
 from simulators.errors import ScenarioError
 from twins import validation
-from twins.kinds import DeviceKind, Sector
+from twins.kinds import DeviceKind, Sector, Weekday
 from twins.registry import AttributeValue, DeviceSpec, RegistrySpec, SiteSpec
 from twins.yaml_source import YamlModelError, load_yaml_model
 
@@ -94,21 +94,6 @@ class HostileKind(StrEnum):
     OVERSIZE = "oversize"
     REPLAYED_SEQ = "replayed_seq"
     FAR_FUTURE_TS = "far_future_ts"
-
-
-class Weekday(StrEnum):
-    MON = "mon"
-    TUE = "tue"
-    WED = "wed"
-    THU = "thu"
-    FRI = "fri"
-    SAT = "sat"
-    SUN = "sun"
-
-    @property
-    def number(self) -> int:
-        """``date.weekday()`` of this day (Monday is 0)."""
-        return list(Weekday).index(self)
 
 
 class _Section(BaseModel):

@@ -27,6 +27,28 @@ class Sector(StrEnum):
     GOVERNMENT_OFFICE = "government_office"
 
 
+class Weekday(StrEnum):
+    """A day of the week, as schedules in scenarios and zone hours name it."""
+
+    MON = "mon"
+    TUE = "tue"
+    WED = "wed"
+    THU = "thu"
+    FRI = "fri"
+    SAT = "sat"
+    SUN = "sun"
+
+    @property
+    def number(self) -> int:
+        """``date.weekday()`` of this day (Monday is 0)."""
+        return list(Weekday).index(self)
+
+    @classmethod
+    def of(cls, day: int) -> Weekday:
+        """The day whose ``date.weekday()`` is ``day`` (taken modulo 7)."""
+        return list(cls)[day % 7]
+
+
 # How often a healthy device of each kind says something; ingest marks a device stale
 # after three intervals of silence.
 REPORT_INTERVAL_SECONDS: dict[DeviceKind, float] = {

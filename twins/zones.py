@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, f
 from shapely.geometry import Polygon
 from shapely.validation import explain_validity
 
+from twins.kinds import Weekday
 from twins.validation import dotted, problems
 
 SITE_TIMEZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -35,16 +36,6 @@ class ZoneType(StrEnum):
     """A person is expected there during ``hours``."""
     RESTRICTED = "restricted"
     """Nobody is allowed inside during ``hours``."""
-
-
-class Weekday(StrEnum):
-    MON = "mon"
-    TUE = "tue"
-    WED = "wed"
-    THU = "thu"
-    FRI = "fri"
-    SAT = "sat"
-    SUN = "sun"
 
 
 _WEEK = tuple(Weekday)
@@ -62,8 +53,8 @@ class Hours(BaseModel):
     def contains(self, epoch: float, tz: dt.tzinfo = SITE_TIMEZONE) -> bool:
         """Whether the instant ``epoch`` (seconds) falls in the window, in ``tz``."""
         local = dt.datetime.fromtimestamp(epoch, tz)
-        now, today = local.time(), _WEEK[local.weekday()]
-        yesterday = _WEEK[(local.weekday() - 1) % 7]
+        now, today = local.time(), Weekday.of(local.weekday())
+        yesterday = Weekday.of(local.weekday() - 1)
         if self.start <= self.end:
             return today in self.days and self.start <= now < self.end
         return (today in self.days and now >= self.start) or (
