@@ -19,6 +19,7 @@ import paho.mqtt.client as mqtt
 import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
+from citytwin.accounts import BrokerAccount
 from citytwin.provisioning import load_device_credentials
 from tests.services import Broker, Influx, free_port, stop_client
 from twins.client import DittoClient
@@ -129,12 +130,12 @@ class Device:
 class Watcher:
     """A tester's account of its own, recording every message under some topic filters."""
 
-    def __init__(self, broker: Broker, *filters: str) -> None:
+    def __init__(self, broker: Broker, *filters: str, account: BrokerAccount | None = None) -> None:
         self.messages: list[tuple[str, bytes]] = []
         self._lock = threading.Lock()
         subscribed = threading.Event()
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
-        account = broker.account()
+        account = account or broker.account()
         self.client.username_pw_set(account.username, account.password)
         self.client.on_message = self._on_message
         self.client.on_subscribe = lambda *_args: subscribed.set()
