@@ -17,11 +17,13 @@ import ctypes
 import logging
 import shutil
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable
 from fractions import Fraction
 from types import TracebackType
+from urllib.parse import urlsplit
 
 import av
 
@@ -35,6 +37,27 @@ logger = logging.getLogger(__name__)
 
 RTSP_SERVER = "rtsp-server-perl"
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def release_path(source_url: str, timeout: float = 1.0) -> None:
+    """Unmount ``source_url`` on the relay, which a failed publish may have left behind.
+
+    rtsp-server-perl removes a publisher's path only on RTSP TEARDOWN: when a publish
+    fails after its ANNOUNCE was accepted (a timeout under load, a reset), the path stays
+    mounted and every later ANNOUNCE of it is answered 403 Forbidden — the camera would
+    never stream again. A TEARDOWN of the path on a new connection unmounts it (the relay
+    does not answer it; the connection is closed after ``timeout``). Only this camera
+    publishes on its path, so nothing else is torn down.
+    """
+    parts = urlsplit(source_url)
+    request = f"TEARDOWN {source_url} RTSP/1.0\r\nCSeq: 1\r\n\r\n".encode()
+    try:
+        with socket.create_connection((parts.hostname, parts.port or 554), timeout) as conn:
+            conn.sendall(request)
+            with contextlib.suppress(TimeoutError):
+                conn.recv(1024)
+    except OSError as exc:
+        logger.debug("TEARDOWN of %s: %s", source_url, exc)
 
 
 class CameraStream:
@@ -76,6 +99,7 @@ class CameraStream:
                 backoff.reset()
             except (av.FFmpegError, OSError) as exc:
                 logger.warning("%s: stream to %s failed: %s", self.thing_id, self.source_url, exc)
+                release_path(self.source_url)
                 self._stop.wait(backoff.next_delay())
 
     def _publish(self) -> None:

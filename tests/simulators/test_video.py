@@ -5,17 +5,23 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import aiomqtt
 import pytest
 
 from simulators.runner import run_scenario
+from simulators.scenario import CameraScene, VideoSettings
+from simulators.scenes import SceneState
+from simulators.video import VideoPool
 from tests.services import Broker, free_port, process_alive
 from tests.simulators.conftest import provision, smoke_scenario
+from twins.thing_id import ThingId
 
 FFPROBE_TIMEOUT_S = 30.0
 
@@ -112,3 +118,47 @@ def test_the_relay_dies_with_a_killed_simulator() -> None:
             assert not process_alive(relay_pid), "the RTSP relay outlived its simulator"
         finally:
             simulator.kill()
+
+
+STALE_SDP = (
+    "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=stale\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+    "m=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=control:streamid=0\r\n"
+)
+
+
+def _announce(source_url: str) -> str:
+    """ANNOUNCE ``source_url`` and close without TEARDOWN, like a publisher that failed."""
+    parts = urlsplit(source_url)
+    assert parts.hostname is not None
+    assert parts.port is not None
+    with socket.create_connection((parts.hostname, parts.port), 5) as conn:
+        conn.sendall(
+            f"ANNOUNCE {source_url} RTSP/1.0\r\nCSeq: 1\r\nContent-Type: application/sdp\r\n"
+            f"Content-Length: {len(STALE_SDP)}\r\n\r\n{STALE_SDP}".encode()
+        )
+        return conn.recv(1024).decode().splitlines()[0]
+
+
+@pytest.mark.skipif(shutil.which("rtsp-server-perl") is None, reason="needs rtsp-server-perl")
+@pytest.mark.asyncio
+async def test_a_camera_streams_again_after_a_failed_publish_left_its_path_mounted() -> None:
+    client_port = free_port()
+    settings = VideoSettings(
+        client_port=client_port,
+        source_port=free_port(),
+        rtp_start_port=40000 + client_port % 20000 // 2 * 2,
+    )
+    thing = ThingId.parse("stale.t1:cam-desk-01")
+    async with VideoPool(settings) as pool:
+        source_url = f"rtsp://127.0.0.1:{settings.source_port}/stale.t1/cam-desk-01"
+        assert _announce(source_url).endswith("200 OK")
+        assert _announce(source_url).endswith("403 Forbidden")  # the relay keeps the path
+        stream = pool.add(thing, lambda: SceneState(scene=CameraScene.COUNTER_DESK))
+        deadline = time.monotonic() + FFPROBE_TIMEOUT_S
+        while stream.frames < 10:
+            assert time.monotonic() < deadline, "the camera never published on its path"
+            await asyncio.sleep(0.2)
+        probe = await ffprobe(stream.url)
+    assert probe["streams"] == [
+        {"codec_name": "h264", "width": 320, "height": 240, "pix_fmt": "yuv420p"}
+    ]
