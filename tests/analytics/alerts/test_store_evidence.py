@@ -38,6 +38,7 @@ async def test_a_camera_alert_keeps_its_snapshot(lifecycle: AlertLifecycle) -> N
     kept = lifecycle.evidence.read(alert.evidence_path)
     assert kept == jpeg
     decoded = cv2.imdecode(np.frombuffer(kept, np.uint8), cv2.IMREAD_COLOR)
+    assert decoded is not None
     assert decoded.shape == (48, 64, 3)
     entry = (await lifecycle.history(alert.id))[-1]
     assert (entry.action, entry.details["path"]) == (Action.EVIDENCE, alert.evidence_path)
