@@ -25,6 +25,7 @@ from typing import TypeVar
 
 from alembic import command
 from alembic.config import Config
+from alembic.util.exc import CommandError
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, SQLAlchemyError
@@ -148,6 +149,12 @@ class AlertStore:
             engine.dispose()
             cause = exc.orig if isinstance(exc, DBAPIError) else exc
             raise AlertStoreError(f"cannot open the alert store {shown}: {cause}") from exc
+        except CommandError as exc:  # a revision this code does not know: a newer citytwin's
+            engine.dispose()
+            raise AlertStoreError(
+                f"cannot migrate the alert store {shown}: {exc} (was it created by a newer"
+                " citytwin?)"
+            ) from exc
         except BaseException:
             engine.dispose()
             raise

@@ -166,3 +166,13 @@ async def test_processes_opening_a_new_postgresql_together_migrate_once(
         assert schema_revision(store.engine) == "0001"
     finally:
         store.close()
+
+
+async def test_a_database_of_a_newer_schema_is_refused_by_name(store_url: str) -> None:
+    AlertStore.open(store_url).close()
+    engine = create_engine(store_url)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '0099'"))
+    engine.dispose()
+    with pytest.raises(AlertStoreError, match=r"'0099'.*created by a newer citytwin"):
+        AlertStore.open(store_url)
