@@ -80,3 +80,11 @@ class AlertStoreSettings(BaseModel):
     escalation: EscalationSettings = Field(
         default_factory=EscalationSettings, description="acknowledgement deadlines"
     )
+
+    def store_url(self, state_dir: Path) -> str:
+        """The URL to open: the setting, or the SQLite file in ``state_dir``."""
+        return self.url or f"sqlite:///{state_dir / 'alerts' / 'alerts.db'}"
+
+    def evidence_root(self, state_dir: Path) -> Path:
+        """Where snapshots go: the setting, or ``alerts/evidence`` in ``state_dir``."""
+        return self.evidence_dir or state_dir / "alerts" / "evidence"

@@ -32,6 +32,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, SQLAlchemy
 from sqlalchemy.orm import Session, sessionmaker
 
 from analytics.alerts.errors import AlertStoreError, AlertStoreUrlError
+from analytics.alerts.settings import AlertStoreSettings
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ opened the same key first): the next attempt sees the other's row."""
 
 def default_url(state_dir: Path) -> str:
     """The embedded default: a SQLite file under the state directory."""
-    return f"sqlite:///{state_dir / 'alerts' / 'alerts.db'}"
+    return AlertStoreSettings().store_url(state_dir)
 
 
 def parse_store_url(url: str, password: str = "", *, setting: str = "alerts.url") -> URL:

@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from pydantic import ValidationError
 from sqlalchemy import create_engine, event, inspect, text
 
 from analytics.alerts.errors import AlertStoreError, AlertStoreUrlError
 from analytics.alerts.lifecycle import AlertLifecycle
+from analytics.alerts.settings import AlertStoreSettings
 from analytics.alerts.store import AlertStore, default_url, migrate, schema_revision
 from analytics.alerts.tables import Base
 from tests.analytics.alerts.support import FakeClock, signal
@@ -78,9 +80,17 @@ async def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
 
 
 async def test_the_default_is_a_file_in_the_state_directory(tmp_path: Path) -> None:
-    store = AlertStore.open(default_url(tmp_path / "var"))
+    settings = AlertStoreSettings()
+    assert settings.store_url(tmp_path / "var") == default_url(tmp_path / "var")
+    store = AlertStore.open(settings.store_url(tmp_path / "var"))
     store.close()
     assert (tmp_path / "var" / "alerts" / "alerts.db").is_file()
+    assert settings.evidence_root(tmp_path / "var") == tmp_path / "var" / "alerts" / "evidence"
+
+
+async def test_the_settings_refuse_unknown_fields_and_name_them() -> None:
+    with pytest.raises(ValidationError, match=r"escalation\.majr"):
+        AlertStoreSettings.model_validate({"escalation": {"majr": "PT5M"}})
 
 
 @pytest.mark.parametrize(
