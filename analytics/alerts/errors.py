@@ -8,6 +8,7 @@
      ├── AlertInputError            a caller's value is unusable (naive time, empty actor, …)
      ├── EvidenceError              a snapshot cannot be kept (not a JPEG, disk refuses)
      └── AlertExportError           InfluxDB refused the alert points or is unreachable
+      └── AlertPointsRefusedError  InfluxDB answered 400: invalid points, never retried
 
 Library exceptions (SQLAlchemy, psycopg, OSError, httpx) are translated at the boundary
 with ``raise … from exc``; every message names the offending value and where it came from.
@@ -47,3 +48,8 @@ class EvidenceError(AlertError):
 
 class AlertExportError(AlertError):
     """InfluxDB refused the alert points or could not be reached."""
+
+
+class AlertPointsRefusedError(AlertExportError):
+    """InfluxDB answered 400: the batch's valid points are stored, the others never will be
+    (a field type conflict, a point outside the retention policy)."""

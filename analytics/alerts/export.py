@@ -21,7 +21,7 @@ import httpx
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from analytics.alerts.errors import AlertExportError
+from analytics.alerts.errors import AlertExportError, AlertPointsRefusedError
 from analytics.alerts.points import AlertPoint
 from analytics.alerts.store import AlertStore
 from analytics.alerts.tables import AlertRow, HistoryRow
@@ -73,6 +73,10 @@ class InfluxPointWriter:
             )
         except httpx.HTTPError as exc:
             raise AlertExportError(f"{where}: cannot write alert points: {exc!r}") from exc
+        if response.status_code == 400:  # InfluxDB stored the valid points, refused the rest
+            raise AlertPointsRefusedError(
+                f"{where}: alert points refused (400): {response.text.strip()[:300]}"
+            )
         if response.status_code != 204:
             raise AlertExportError(
                 f"{where}: alert points refused with {response.status_code}:"
@@ -89,14 +93,19 @@ class AlertPointExporter:
         self.batch = batch
 
     async def export_pending(self) -> int:
-        """Write every pending point; the number written. On AlertExportError the rows stay
-        pending for the next call."""
+        """Write every pending point; the number written (refused ones included). On
+        AlertExportError the rows stay pending for the next call — except for a batch InfluxDB
+        refuses as invalid (400), which no retry would change: it is logged with InfluxDB's
+        answer and not sent again, so one bad point cannot stop every later one."""
         total = 0
         while True:
             points = await self.store.run(self._pending)
             if not points:
                 return total
-            await self.writer.write([point.line() for point in points])
+            try:
+                await self.writer.write([point.line() for point in points])
+            except AlertPointsRefusedError as exc:
+                logger.error("%s; %d alert points not sent again", exc, len(points))
             ids = [point.history_id for point in points]
             await self.store.run(partial(self._done, ids=ids))
             total += len(points)

@@ -4,6 +4,7 @@ second export."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
@@ -171,3 +172,21 @@ async def test_a_refusal_names_the_database_and_the_status(
         ):
             await exporter.export_pending()
         assert await exporter.pending() == 1
+
+
+async def test_a_batch_influxdb_refuses_as_invalid_does_not_block_the_next(
+    lifecycle: AlertLifecycle,
+    writer: InfluxPointWriter,
+    influx: Influx,
+    database: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # someone wrote escalation_level as a float into this shard first: a field type conflict
+    await writer.write([f"alert,state=other escalation_level=1.5 {int(T0.timestamp() * 1e9)}"])
+    await lifecycle.apply(signal())
+    exporter = AlertPointExporter(lifecycle.store, writer)
+    with caplog.at_level(logging.ERROR, logger="analytics.alerts.export"):
+        assert await exporter.export_pending() == 1
+    assert "alert points refused (400)" in caplog.text
+    assert "field type conflict" in caplog.text
+    assert await exporter.pending() == 0
