@@ -15,6 +15,7 @@ REQUIRED=(
   "chromium:/usr/bin/chromium"
   "docker-compose:/usr/bin/docker-compose"
   "curl:/usr/bin/curl"
+  "postgresql:/usr/lib/postgresql/*/bin/postgres"
   "python3-venv:(python module venv)"
 )
 
@@ -24,12 +25,31 @@ for entry in "${REQUIRED[@]}"; do
   path=${entry#*:}
   if [ "$package" = python3-venv ]; then
     python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=("$package")
+  elif [ "$package" = postgresql ]; then
+    compgen -G "$path" >/dev/null || missing+=("$package")
   elif [ ! -e "$path" ]; then
     missing+=("$package")
   fi
 done
 
+# PostgreSQL refuses to run as root: the tests run their throwaway cluster as the
+# unprivileged `postgres` user, which Debian's package creates.
+ensure_postgres_user() {
+  if getent passwd postgres >/dev/null; then
+    return 0
+  fi
+  if [ "$(id -u)" -eq 0 ]; then
+    echo "citytwin: creating the unprivileged system user postgres (for test databases)"
+    useradd --system --home-dir /var/lib/postgresql --shell /usr/sbin/nologin postgres
+  else
+    echo "citytwin needs a system user named postgres; as root:" >&2
+    echo "  sudo useradd --system --home-dir /var/lib/postgresql postgres" >&2
+    return 1
+  fi
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
+  ensure_postgres_user
   exit 0
 fi
 
@@ -38,6 +58,7 @@ if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${missing[@]}"
+  ensure_postgres_user
   exit 0
 fi
 

@@ -1,0 +1,1 @@
+"""Tests of the alert store and the alert lifecycle."""
