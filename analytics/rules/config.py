@@ -305,6 +305,7 @@ RULE_KINDS: dict[RuleType, frozenset[DeviceKind]] = {
 """The device kinds each rule type can watch."""
 
 _TAGS = frozenset(RuleType)
+_TYPE_NAMES = ", ".join(RuleType)
 
 
 class RuleFile(BaseModel):
@@ -334,7 +335,13 @@ class RuleFile(BaseModel):
                     loc = loc[:2] + loc[3:]
                 elif error["type"] in ("union_tag_invalid", "union_tag_not_found"):
                     loc = (*loc, "type")
-                custom = PydanticCustomError(error["type"], error["msg"])
+                message = error["msg"]
+                if error["type"] == "union_tag_invalid":
+                    tag = (error.get("ctx") or {}).get("tag")
+                    message = f"unknown rule type {tag!r} (one of: {_TYPE_NAMES})"
+                elif error["type"] == "union_tag_not_found":
+                    message = f"a rule needs a `type` (one of: {_TYPE_NAMES})"
+                custom = PydanticCustomError(error["type"], message)
                 details.append(InitErrorDetails(type=custom, loc=loc, input=error["input"]))
             raise ValidationError.from_exception_data(cls.__name__, details) from None
 
@@ -347,7 +354,7 @@ class RuleFile(BaseModel):
             allowed = RULE_KINDS[RuleType(rule.type)]
             if self.kind not in allowed:
                 kinds = ", ".join(sorted(allowed))
-                message = f"a {rule.type} rule watches {kinds}, not {self.kind}"
+                message = f"{rule.type} rules watch {kinds}, not {self.kind}"
                 problems.append(_problem(("rules", index, "type"), message))
             if rule.id in seen:
                 message = f"rule id {rule.id!r} appears twice in this file"
