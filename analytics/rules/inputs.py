@@ -44,7 +44,9 @@ class StreamHealthEvent(BaseModel):
 
 Input = NormalizedEvent | PresenceEvent | StreamHealthEvent
 
-_SOURCE_RANK = {"device": 0, "presence": 1, "stream": 2}
+_SOURCE_RANK = {"device": 0, "presence": 1, "stream": 2, "server": 3}
+"""Order of facts of one device at one instant: a server-stamped status (placed at the
+newest device time) comes after the device's own messages of that instant."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -112,6 +114,8 @@ def fact_of(item: Input, sectors: dict[str, str] | None = None) -> Fact | None:
         body = _parse_data(item.kind, channel, dict(item.data))
         seq = item.seq if item.seq is not None else -1
         tag = item.channel.value if item.seq is None else ""
+        server = item.ts_source is TsSource.SERVER
+        rank = _SOURCE_RANK["server" if server else "device"]
         return Fact(
             ts=item.ts,
             device=item.thing_id,
@@ -119,8 +123,8 @@ def fact_of(item: Input, sectors: dict[str, str] | None = None) -> Fact | None:
             kind=item.kind,
             sector=item.sector.value,
             body=body,
-            sort_key=(item.ts, item.thing_id, _SOURCE_RANK["device"], seq, tag),
-            server_time=item.ts_source is TsSource.SERVER,
+            sort_key=(item.ts, item.thing_id, rank, seq, tag),
+            server_time=server,
         )
     sector = (sectors or {}).get(item.thing, "")
     ts = ms_of(item.at)

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from analytics.rules.ruleset import DEFAULTS
 from tests.analytics.rules.feed import MINUTE, Device, engine_for, local, write
+from twins.events import NormalizedEvent
 from twins.kinds import DeviceKind, Sector
 from twins.payloads import SensorTelemetry
 
 THAIBINH = DEFAULTS / "thaibinh"
 
 
-def flood_wave(device: Device, levels: list[float], start: str = "09:30") -> list[object]:
+def flood_wave(
+    device: Device, levels: Sequence[float], start: str = "09:30"
+) -> list[NormalizedEvent]:
     at = local(start)
     return [
         device.telemetry(SensorTelemetry(water_level_cm=level), at + i * MINUTE)
@@ -25,7 +29,7 @@ def test_water_level_alert_with_hysteresis() -> None:
     flood = Device("thaibinh.flood:flood-04", DeviceKind.SENSOR, Sector.ENVIRONMENT)
     # rises past 250 at 09:33, dips to 245 (inside the hysteresis band), clears at 237
     levels = [200, 230, 248, 262, 300, 320, 245, 255, 240, 237, 220]
-    run.feed(*flood_wave(flood, levels))  # type: ignore[arg-type]
+    run.feed(*flood_wave(flood, levels))
     run.finish()
     assert run.of("flood-water-level") == [
         (True, local("09:33"), "thaibinh.flood:flood-04", ""),
@@ -44,7 +48,7 @@ def test_other_flood_sensors_and_other_fields_are_left_alone() -> None:
     run = engine_for(THAIBINH)
     calm = Device("thaibinh.flood:flood-05", DeviceKind.SENSOR, Sector.ENVIRONMENT)
     air = Device("thaibinh.env:env-01", DeviceKind.SENSOR, Sector.ENVIRONMENT)
-    run.feed(*flood_wave(calm, [120, 125, 130]))  # type: ignore[arg-type]
+    run.feed(*flood_wave(calm, [120, 125, 130]))
     run.feed(air.telemetry(SensorTelemetry(temperature_c=24.0, pm25_ugm3=70.0), local("09:31:45")))
     run.feed(air.telemetry(SensorTelemetry(temperature_c=24.1, pm25_ugm3=48.0), local("09:32:45")))
     run.finish()
