@@ -9,9 +9,11 @@ office openings) fire when the watermark passes them, interleaved with the facts
 order. So any arrival order within the lateness gives the same signals, and the signals
 do not depend on how fast the input came (×1 or ×60).
 
-A fact whose time the watermark has already passed is *late*: it is counted
-(`late_events`), logged, and applied at the watermark — nothing is lost, its placement is
-approximate. docs/rules.md says why this design and not re-evaluation.
+A fact whose time the watermark has already passed is *late* (a device's offline buffer
+flushed on reconnect): it is counted (`late_events`) and placed at the newest event time
+seen — when, in event time, the platform learnt of it — behind the device's earlier
+facts and in ``seq`` order. Nothing is lost; its placement is approximate.
+docs/rules.md says why this design and not re-evaluation.
 
 Server-stamped inputs (status birth and last will carry no ``ts``, so ingest stamps them
 with its receive time, which at ×60 is hours ahead of the devices' time) are placed at
@@ -81,7 +83,9 @@ class RuleEngine:
         self.max_ts: int | None = None
         self.frontier: int | None = None
         """Event time up to which every fact and deadline has been evaluated."""
-        self._pending: list[tuple[tuple[int, str, int, int, str], Fact]] = []
+        self._pending: list[tuple[tuple[int, str, int, int, str], int, Fact]] = []
+        self._arrivals = 0
+        self._unplaced: list[Fact] = []
         self._evaluators: dict[tuple[str, str], Evaluator[Any]] = {}
         self._by_device: dict[str, list[Evaluator[Any]]] = {}
         self._deadlines: list[tuple[int, str, str]] = []
@@ -101,23 +105,36 @@ class RuleEngine:
             self.stats.ignored += 1
             return []
         self.stats.facts += 1
-        if fact.server_time and self.max_ts is not None:
+        if fact.server_time:
+            if self.max_ts is None:
+                self._unplaced.append(fact)  # placed at the first device time seen
+                return []
             fact = _placed(fact, min(fact.ts, self.max_ts))
         elif self.max_ts is None or fact.ts > self.max_ts:
+            first = self.max_ts is None
             self.max_ts = fact.ts
+            if first:
+                for early in self._unplaced:
+                    self._buffer(_placed(early, fact.ts))
+                self._unplaced.clear()
+        if self.frontier is not None and fact.ts < self.frontier and self.max_ts is not None:
+            self.stats.late_events += 1
+            logger.debug(
+                "%s: input %d ms behind the watermark, placed at the newest event time",
+                fact.device,
+                self.frontier - fact.ts,
+            )
+            fact = dataclasses.replace(_placed(fact, self.max_ts), late=True)
         if self.frontier is not None and fact.ts <= self.frontier:
-            if fact.ts < self.frontier:
-                self.stats.late_events += 1
-                logger.debug(
-                    "%s: input %d ms behind the watermark, applied at the watermark",
-                    fact.device,
-                    self.frontier - fact.ts,
-                )
-                fact = dataclasses.replace(_placed(fact, self.frontier), late=True)
-            return self._count(self._feed(fact))
-        heapq.heappush(self._pending, (fact.sort_key, fact))
+            return self._count(self._feed(fact))  # at the frontier itself (no lateness)
+        self._buffer(fact)
         watermark = self.watermark
         return self._count(self._release(watermark) if watermark is not None else [])
+
+    def _buffer(self, fact: Fact) -> None:
+        # facts with equal keys are equal but for whose clock stamped them: arrival decides
+        self._arrivals += 1
+        heapq.heappush(self._pending, (fact.sort_key, self._arrivals, fact))
 
     def push_all(self, items: Iterable[Input]) -> list[AlertSignal]:
         signals: list[AlertSignal] = []
@@ -183,8 +200,8 @@ class RuleEngine:
         if self.frontier is not None and watermark <= self.frontier:
             return []
         signals: list[AlertSignal] = []
-        while self._pending and self._pending[0][1].ts <= watermark:
-            _, fact = heapq.heappop(self._pending)
+        while self._pending and self._pending[0][2].ts <= watermark:
+            _, _, fact = heapq.heappop(self._pending)
             signals += self._fire(fact.ts, inclusive=False)
             signals += self._feed(fact)
         signals += self._fire(watermark, inclusive=True)

@@ -18,6 +18,7 @@ in, which is what makes the engine's output independent of arrival order.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,7 +67,7 @@ class Fact:
     server_time: bool = False
     """``ts`` is ingest's clock, not the device's (status messages, devices without ts)."""
     late: bool = False
-    """Arrived after the watermark had passed its time; placed at the watermark."""
+    """Arrived after the watermark had passed its time; placed at the newest event time."""
 
     @property
     def at(self) -> dt.datetime:
@@ -101,6 +102,10 @@ _CHANNELS = {
 }
 
 
+def _canonical(data: dict[str, Any]) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+
 def fact_of(item: Input, sectors: dict[str, str] | None = None) -> Fact | None:
     """The fact of ``item``; None for what no rule reads (quality notes, command acks).
 
@@ -113,7 +118,7 @@ def fact_of(item: Input, sectors: dict[str, str] | None = None) -> Fact | None:
             return None
         body = _parse_data(item.kind, channel, dict(item.data))
         seq = item.seq if item.seq is not None else -1
-        tag = item.channel.value if item.seq is None else ""
+        tag = "" if item.seq is not None else f"{item.channel.value}|{_canonical(item.data)}"
         server = item.ts_source is TsSource.SERVER
         rank = _SOURCE_RANK["server" if server else "device"]
         return Fact(

@@ -17,9 +17,11 @@ class OfflineEvaluator(Evaluator[OfflineRule]):
     intervals without a message, judged on the engine's watermark: silence is measured
     in event time, so a run at ×60 finds the same gaps as one at ×1.
 
-    Any message of the device but a status ``offline`` clears it, dated at that
-    message's time. Presence and stream-health facts are the video hub's, not the
-    device's, and say nothing about it being reachable.
+    A stale device is back at its next message, dated at that message's time. A device
+    that left its last will is back only at its birth (status ``online``, sent right after
+    it reconnects): the messages it buffered while unreachable, flushed behind the birth
+    or even ahead of it, prove it was measuring, not that it could be reached. Presence
+    and stream-health facts are the video hub's and say nothing about the device.
     """
 
     rule_type = RuleType.OFFLINE
@@ -28,6 +30,8 @@ class OfflineEvaluator(Evaluator[OfflineRule]):
         super().__init__(rule, subject, calendar)
         self.last_seen: int | None = None
         self.reported_interval_s: float | None = None
+        self.will = False
+        """The device's last will is in force (a status ``offline`` without a birth since)."""
 
     @property
     def interval_ms(self) -> int:
@@ -47,6 +51,7 @@ class OfflineEvaluator(Evaluator[OfflineRule]):
         if isinstance(body, Status) and body.state == "offline":
             if not self.rule.on_status:
                 return []
+            self.will = True
             reason = f" ({body.reason})" if body.reason else ""
             return self.raised(
                 fact.ts,
@@ -58,6 +63,10 @@ class OfflineEvaluator(Evaluator[OfflineRule]):
         if isinstance(body, DeviceState) and body.report_interval_s is not None:
             self.reported_interval_s = body.report_interval_s
         self.last_seen = max(self.last_seen or fact.ts, fact.ts)
+        if isinstance(body, Status):  # the birth
+            self.will = False
+        elif self.will:
+            return []
         return self.cleared(
             fact.ts,
             f"{thing}: thiết bị đã kết nối lại",
@@ -65,7 +74,7 @@ class OfflineEvaluator(Evaluator[OfflineRule]):
         )
 
     def deadline(self) -> int | None:
-        if self.last_seen is None or self.is_active():
+        if self.last_seen is None or self.is_active() or self.will:
             return None
         return self.last_seen + self.interval_ms
 

@@ -57,19 +57,35 @@ def test_the_reported_interval_sets_the_silence_allowed() -> None:
     assert run.of("sensor-offline") == [(True, local("08:15"), "thaibinh.env:env-15", "")]
 
 
-def test_a_last_will_raises_at_once_and_the_next_message_clears() -> None:
+def test_a_last_will_raises_at_once_and_the_birth_clears() -> None:
+    run = engine_for(THAIBINH, lateness_s=0)
+    flood = Device("thaibinh.flood:flood-09", DeviceKind.SENSOR, Sector.ENVIRONMENT)
+    other = Device("thaibinh.flood:flood-10", DeviceKind.SENSOR, Sector.ENVIRONMENT)
+    run.feed(flood.telemetry(SensorTelemetry(water_level_cm=130), local("12:59")))
+    # the will has no ts: ingest stamps it with its own clock, here (×60) a day later;
+    # it is placed at the newest device time instead
+    run.feed(flood.status("offline", local("2026-12-03 15:00")))
+    for i in range(1, 21):
+        run.feed(other.telemetry(SensorTelemetry(water_level_cm=120), local("12:59") + i * MINUTE))
+    # reconnected at 13:19: the birth, then the buffer (which does not clear by itself)
+    run.feed(flood.status("online", local("2026-12-03 15:20")))
+    run.feed(flood.telemetry(SensorTelemetry(water_level_cm=131), local("13:00")))
+    assert run.of("sensor-offline") == [
+        (True, local("12:59"), "thaibinh.flood:flood-09", ""),
+        (False, local("13:19"), "thaibinh.flood:flood-09", ""),
+    ]
+    assert run.signals[0].details["cause"] == "status"
+
+
+def test_a_buffer_flushed_ahead_of_the_birth_does_not_end_a_last_will() -> None:
     run = engine_for(THAIBINH, lateness_s=0)
     flood = Device("thaibinh.flood:flood-09", DeviceKind.SENSOR, Sector.ENVIRONMENT)
     run.feed(flood.telemetry(SensorTelemetry(water_level_cm=130), local("12:59")))
-    # the will has no ts: ingest stamps it with its own clock, here (×60) a day later
-    will = flood.status("offline", local("2026-12-03 15:00"))
-    run.feed(will)
-    run.feed(flood.telemetry(SensorTelemetry(water_level_cm=131), local("13:20")))
-    assert run.of("sensor-offline") == [
-        (True, local("12:59"), "thaibinh.flood:flood-09", ""),
-        (False, local("13:20"), "thaibinh.flood:flood-09", ""),
-    ]
-    assert run.signals[0].details["cause"] == "status"
+    run.feed(flood.status("offline", local("2026-12-03 15:00")))
+    run.feed(flood.telemetry(SensorTelemetry(water_level_cm=131), local("13:00")))
+    run.feed(flood.telemetry(SensorTelemetry(water_level_cm=131), local("13:30")))
+    run.finish()
+    assert run.of("sensor-offline") == [(True, local("12:59"), "thaibinh.flood:flood-09", "")]
 
 
 def test_a_stream_the_hub_cannot_pull_for_a_minute(tmp_path: Path) -> None:

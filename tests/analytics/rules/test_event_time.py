@@ -1,5 +1,5 @@
 """Event time: the same signals whatever the arrival order within the allowed lateness,
-whatever the speed of the run; later input is applied at the watermark, not lost."""
+whatever the speed of the run; later input is placed when it arrives, not lost."""
 
 from __future__ import annotations
 
@@ -174,7 +174,7 @@ def test_a_run_at_x60_gives_the_signals_of_a_run_at_x1() -> None:
         assert tuple(run(arrival_order(morning(), delays))) == reference(), speed
 
 
-def test_an_offline_buffer_flushed_late_is_applied_at_the_watermark() -> None:
+def test_an_offline_buffer_flushed_late_is_placed_when_it_arrives() -> None:
     # flood-09 loses its network 13:00–13:20 and keeps measuring; the buffer (with the
     # water rising past the limit at 13:10) arrives at 13:20, when others are there
     engine = RuleEngine(rules(), allowed_lateness_s=LATENESS_S)
@@ -197,11 +197,11 @@ def test_an_offline_buffer_flushed_late_is_applied_at_the_watermark() -> None:
     signals += engine.flush()
     assert engine.stats.late_events == 18  # 13:01–13:18; 13:19 was still within the lateness
     found = [(s.key.rule, s.active, s.at.astimezone(local("00:00").tzinfo)) for s in signals]
-    frontier = local("13:18:30")  # the watermark when the buffer arrived
+    arrived = local("13:19")  # the newest event time when the buffer arrived
     assert found == [
         ("sensor-offline", True, local("13:03")),  # silent for 3 × 60 s in event time
-        ("sensor-offline", False, frontier),
-        ("flood-water-level", True, frontier),  # not lost: dated at the watermark
+        ("sensor-offline", False, arrived),
+        ("flood-water-level", True, arrived),  # not lost: dated when it was learnt
     ]
     assert not any(s.key.device == "thaibinh.flood:flood-10" for s in signals)
 
