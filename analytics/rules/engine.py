@@ -60,6 +60,9 @@ class DeviceInfo:
 class EngineStats:
     facts: int = 0
     late_events: int = 0
+    """Inputs later than the lateness, placed at the newest event time."""
+    late_dropped: int = 0
+    """Inputs later than the lateness and older than their device's latest: dropped."""
     signals: int = 0
     ignored: int = 0
 
@@ -86,6 +89,8 @@ class RuleEngine:
         self._pending: list[tuple[tuple[int, str, int, int, str], int, Fact]] = []
         self._arrivals = 0
         self._unplaced: list[Fact] = []
+        self._device_ts: dict[str, int] = {}
+        """Event time of each device's latest evaluated input (original, before placing)."""
         self._evaluators: dict[tuple[str, str], Evaluator[Any]] = {}
         self._by_device: dict[str, list[Evaluator[Any]]] = {}
         self._deadlines: list[tuple[int, str, str]] = []
@@ -118,7 +123,19 @@ class RuleEngine:
                     self._buffer(_placed(early, fact.ts))
                 self._unplaced.clear()
         if self.frontier is not None and fact.ts < self.frontier and self.max_ts is not None:
+            if fact.ts < self._device_ts.get(fact.device, fact.ts):
+                # behind what its own device already said: it cannot be placed right, and
+                # placed at the newest time it would replay an old value as current
+                self.stats.late_dropped += 1
+                logger.info(
+                    "%s: input of %d dropped: later than the lateness and out of order for"
+                    " the device",
+                    fact.device,
+                    fact.ts,
+                )
+                return []
             self.stats.late_events += 1
+            self._device_ts[fact.device] = fact.ts
             logger.debug(
                 "%s: input %d ms behind the watermark, placed at the newest event time",
                 fact.device,
@@ -221,6 +238,8 @@ class RuleEngine:
         return signals
 
     def _feed(self, fact: Fact) -> list[AlertSignal]:
+        if not fact.late and not fact.server_time:
+            self._device_ts[fact.device] = max(self._device_ts.get(fact.device, fact.ts), fact.ts)
         signals: list[AlertSignal] = []
         for evaluator in self._targets(fact):
             signals += evaluator.on_fact(fact)

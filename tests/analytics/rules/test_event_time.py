@@ -196,6 +196,7 @@ def test_an_offline_buffer_flushed_late_is_placed_when_it_arrives() -> None:
         signals += engine.push(other.telemetry(SensorTelemetry(water_level_cm=120 + i % 2), at))
     signals += engine.flush()
     assert engine.stats.late_events == 18  # 13:01–13:18; 13:19 was still within the lateness
+    assert engine.stats.late_dropped == 0
     found = [(s.key.rule, s.active, s.at.astimezone(local("00:00").tzinfo)) for s in signals]
     arrived = local("13:19")  # the newest event time when the buffer arrived
     assert found == [
@@ -221,3 +222,21 @@ def test_server_stamped_status_is_placed_at_the_devices_time() -> None:
     assert [(s.key.device, s.active, s.at) for s in signals] == [
         ("thaibinh.env:env-02", True, local("09:00").astimezone(dt.UTC))
     ]
+
+
+def test_a_late_input_older_than_its_devices_latest_is_dropped() -> None:
+    # a message resent after a publish timeout under load arrives behind newer ones: a
+    # value from 09:02 arriving after the device's 09:30 must not be replayed as current
+    engine = RuleEngine(rules(), allowed_lateness_s=LATENESS_S)
+    flood = Device("thaibinh.flood:flood-04", DeviceKind.SENSOR, Sector.ENVIRONMENT)
+    old = flood.telemetry(SensorTelemetry(water_level_cm=120.3), local("09:02"))
+    signals: list[AlertSignal] = []
+    for i in range(31):
+        level = 120.0 + i % 3 if i < 20 else 280.0 + i % 3
+        signals += engine.push(
+            flood.telemetry(SensorTelemetry(water_level_cm=level), local("09:00") + i * MINUTE)
+        )
+    signals += engine.push(old)
+    signals += engine.flush()
+    assert engine.stats.late_dropped == 1
+    assert [(s.key.rule, s.active) for s in signals] == [("flood-water-level", True)]

@@ -27,7 +27,7 @@ from twins.topics import parse_topic
 
 SPEED = 600.0  # ten simulated minutes per wall second
 DURATION_S = 7.0  # 07:20 → about 08:30
-LATENESS_S = 300.0  # half a wall second at ×600: more than the broker and links skew
+LATENESS_S = 1200.0  # 2 s of wall time at ×600: on a loaded machine a link lags 0.5 s
 
 RULES = {
     "calendars.yaml": """\
@@ -215,7 +215,8 @@ async def test_signals_of_a_smoke_run_match_its_ground_truth(
     assert cut_end is not None
     assert cut_off is not None
     assert cut_end <= cut_off <= cut_end + 420  # reconnect backoff: up to 0.5 s × 600 + …
-    assert died_start - 30 <= died_on <= died_start + 90
+    # a dying device loses what its link had not sent yet: under load, a few minutes
+    assert died_start - 300 <= died_on <= died_start + 90
     assert died_off is None
     others = {
         s.key.device
