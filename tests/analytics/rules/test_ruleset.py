@@ -11,6 +11,7 @@ from analytics.rules.config import ThresholdRule
 from analytics.rules.engine import RuleEngine
 from analytics.rules.errors import RuleFileError
 from analytics.rules.ruleset import DEFAULTS, RuleSet
+from simulators.scenario import load_scenario, scenario_path
 from tests.analytics.rules.feed import OFFICE_CALENDAR, Device, local, write
 from twins.kinds import DeviceKind, Sector
 from twins.payloads import SensorTelemetry
@@ -174,3 +175,27 @@ def test_a_reloaded_rule_applies_to_the_running_engine(tmp_path: Path) -> None:
 def test_a_missing_directory_is_an_error(tmp_path: Path) -> None:
     found = problems_of(tmp_path / "nowhere")
     assert found == [f"{tmp_path / 'nowhere'}: not a directory of rule files"]
+
+
+def test_the_bundled_rules_agree_with_the_thaibinh_scenario() -> None:
+    # the simulator writes its ground truth with these limits and office hours; rules
+    # that drifted from them would score as misses rather than as wrong rules
+    scenario = load_scenario(scenario_path("thaibinh"))
+    rules = RuleSet.load(DEFAULTS / "thaibinh").current
+    thresholds = {
+        b.rule.field.value: b.rule for b in rules.rules if isinstance(b.rule, ThresholdRule)
+    }
+    for field, limit in scenario.thresholds.model_dump().items():
+        if limit is None:
+            assert field not in thresholds, field
+            continue
+        rule = thresholds[field]
+        assert rule.above == limit, field
+        assert rule.clear_limit == pytest.approx(limit * 0.95), field  # the truth's hysteresis
+    office = rules.calendars["office"].spec
+    scenario_office = scenario.office
+    assert office.hours == [
+        (scenario_office.opens, scenario_office.lunch_starts),
+        (scenario_office.lunch_ends, scenario_office.closes),
+    ]
+    assert [day.value for day in office.days] == [day.value for day in scenario_office.days]
