@@ -82,6 +82,7 @@ class RuleEngine:
         self.rules = rules
         self.lateness_ms = round(allowed_lateness_s * 1000)
         self.devices: dict[str, DeviceInfo] = {device.thing: device for device in devices}
+        self._sectors = {thing: info.sector for thing, info in self.devices.items()}
         self.stats = EngineStats()
         self.max_ts: int | None = None
         self.frontier: int | None = None
@@ -105,7 +106,7 @@ class RuleEngine:
     def push(self, item: Input) -> list[AlertSignal]:
         """Take one input; returns the signals of everything the watermark now releases."""
         self._learn(item)
-        fact = fact_of(item, {thing: info.sector for thing, info in self.devices.items()})
+        fact = fact_of(item, self._sectors)
         if fact is None:
             self.stats.ignored += 1
             return []
@@ -196,9 +197,7 @@ class RuleEngine:
             if not same:
                 signals += evaluator.withdraw(at)
                 del self._evaluators[key]
-        self._by_device = {}
-        for (_, thing), evaluator in sorted(self._evaluators.items()):
-            self._by_device.setdefault(thing, []).append(evaluator)
+        self._by_device = {}  # rebuilt at each device's next input, keeping what was kept
         self.rules = rules
         self._desks.clear()
         return self._count(signals)
@@ -262,6 +261,7 @@ class RuleEngine:
             self.devices[item.thing_id] = DeviceInfo(
                 item.thing_id, item.kind, item.site, item.sector.value
             )
+            self._sectors[item.thing_id] = item.sector.value
 
     def _targets(self, fact: Fact) -> list[Evaluator[Any]]:
         body = fact.body

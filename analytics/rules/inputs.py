@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,7 +107,7 @@ def _canonical(data: dict[str, Any]) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
 
-def fact_of(item: Input, sectors: dict[str, str] | None = None) -> Fact | None:
+def fact_of(item: Input, sectors: Mapping[str, str] | None = None) -> Fact | None:
     """The fact of ``item``; None for what no rule reads (quality notes, command acks).
 
     ``sectors`` (thing id → sector) names the sector of cameras, whose presence and stream

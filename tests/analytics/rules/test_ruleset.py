@@ -171,6 +171,20 @@ def test_a_reloaded_rule_applies_to_the_running_engine(tmp_path: Path) -> None:
     raised = engine.push(flood.telemetry(SensorTelemetry(water_level_cm=310), local("09:33")))
     assert [s.active for s in raised] == [True]
 
+    # a rule added to the file applies to a device the engine already knows
+    path.write_text(
+        FLOOD.replace("above: 250", "above: 300")
+        + "  - {id: flood-stuck, type: stuck, minutes: 2, samples: 3}\n",
+        encoding="utf-8",
+    )
+    assert ruleset.reload().changed
+    assert engine.apply(ruleset.current) == []  # the threshold rule is unchanged: kept
+    signals = []
+    for minute in ("09:34", "09:35", "09:36"):
+        reading = SensorTelemetry(water_level_cm=312)
+        signals += engine.push(flood.telemetry(reading, local(minute)))
+    assert [(s.key.rule, s.active) for s in signals] == [("flood-stuck", True)]
+
 
 def test_a_missing_directory_is_an_error(tmp_path: Path) -> None:
     found = problems_of(tmp_path / "nowhere")
