@@ -233,6 +233,17 @@ class RuleEngine:
             if evaluator is None or evaluator.deadline() != due:
                 continue  # superseded
             signals += evaluator.on_time(due)
+            following = evaluator.deadline()
+            if following is not None and following <= due:
+                # an evaluator must move its deadline on when asked at it; one that does not
+                # would be asked forever
+                logger.error(
+                    "%s: rule %s keeps its deadline %d; not asked again until its next input",
+                    thing,
+                    rule,
+                    due,
+                )
+                continue
             self._schedule(evaluator)
         return signals
 
