@@ -43,6 +43,29 @@ class StreamHealthEvent(BaseModel):
     fps: float | None = Field(default=None, ge=0, description="Frames per second received.")
     error: str | None = Field(default=None, description="The hub's latest error, if down.")
 
+    @classmethod
+    def from_stream_properties(
+        cls, thing: str, properties: Mapping[str, Any]
+    ) -> StreamHealthEvent | None:
+        """The event of a camera twin's ``features/stream/properties`` as the video hub
+        writes them (``health``, ``healthSince``, ``receivedFps``, ``lastError``); None
+        while the hub has not measured the stream."""
+        health = properties.get("health")
+        since = properties.get("healthSince")
+        if health not in ("up", "down") or not isinstance(since, str):
+            return None
+        fps = properties.get("receivedFps")
+        error = properties.get("lastError")
+        return cls.model_validate(
+            {
+                "thing": thing,
+                "up": health == "up",
+                "at": since,
+                "fps": fps if isinstance(fps, int | float) else None,
+                "error": error if isinstance(error, str) and health == "down" else None,
+            }
+        )
+
 
 Input = NormalizedEvent | PresenceEvent | StreamHealthEvent
 

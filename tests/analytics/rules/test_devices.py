@@ -5,10 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from analytics.rules.inputs import StreamHealthEvent
 from analytics.rules.ruleset import DEFAULTS
 from tests.analytics.rules.feed import MINUTE, Device, engine_for, health, local, write
 from twins.kinds import DeviceKind, Sector
 from twins.payloads import CameraTelemetry, DeviceState, SensorTelemetry
+from video.health import twin_properties
+from video.source import StreamHealth, StreamState
 
 THAIBINH = DEFAULTS / "thaibinh"
 HALF_MINUTE = dt.timedelta(seconds=30)
@@ -129,3 +132,24 @@ rules:
         (True, local("08:02"), "thaibinh.hcc:cam-corridor-01", ""),
         (False, local("08:03"), "thaibinh.hcc:cam-corridor-01", ""),
     ]
+
+
+def test_stream_health_read_from_what_the_hub_writes_in_the_twin() -> None:
+    # the hub's own formatting of the camera twin's stream feature (video/health.py)
+    since = local("10:10").timestamp()
+    down = StreamHealth(
+        StreamState.DOWN, since, 0.0, 0.0, since - 3, "connection refused", None, None, None
+    )
+    event = StreamHealthEvent.from_stream_properties(
+        "thaibinh.school03:cam-gate-01", twin_properties(down, viewers=0)
+    )
+    assert event is not None
+    assert not event.up
+    assert event.at == local("10:10")
+    assert event.error == "connection refused"
+    up = StreamHealth(StreamState.UP, since + 900, 5.0, 480.0, since + 900, None, "h264", 320, 240)
+    event = StreamHealthEvent.from_stream_properties("x.y:cam", twin_properties(up, viewers=2))
+    assert event is not None
+    assert event.up
+    assert event.fps == 5.0
+    assert StreamHealthEvent.from_stream_properties("x.y:cam", {"health": None}) is None
