@@ -265,10 +265,14 @@ CATALOGUE: tuple[KpiDefinition, ...] = (
     ),
     KpiDefinition(
         "seat_utilisation", "Tỷ lệ sử dụng chỗ ngồi", "Seat utilisation", R,
-        "mean over meetings (sessions and unbooked uses, by start) of the most people seen ÷"
-        " room capacity", Unit.PERCENT, 60.0, Direction.HIGHER,
+        "mean over meetings (sessions and unbooked uses, by start) of the most people counted"
+        " while no other meeting was in the room ÷ room capacity", Unit.PERCENT, 60.0,
+        Direction.HIGHER,
         "meeting_room_telemetry occupancy; meeting_room_state capacity", Aggregation.MEAN,
-        ROOM, TruthCheck.EXACT, "room_occupied details.people ÷ capacity; day windows",
+        ROOM, TruthCheck.EXACT,
+        "room_occupied details.people ÷ capacity; day windows. A meeting another one ended"
+        " inside is left out: the simulated room then counts 0 people (the count is set, not"
+        " decreased)",
         scale=100.0,
     ),
     KpiDefinition(
@@ -303,7 +307,9 @@ CATALOGUE: tuple[KpiDefinition, ...] = (
         Unit.PERCENT, 99.0, Direction.HIGHER, "camera_telemetry fps", Aggregation.RATIO, CAMERA,
         TruthCheck.BOUNDED,
         "1 − device_offline time of a camera that died; a report is a 30 s slot, so a window"
-        " where the camera died or came back is off by up to one slot. Reports a camera"
+        " where the camera died or came back is off by up to one slot, and a camera switched"
+        " off loses the reports still in its buffer (minutes of simulated time at ×1200)."
+        " Reports a camera"
         " buffered through a network outage arrive late and count as up (the stream was"
         " produced, not delivered): the hub's camera_stream is the viewer's side",
         tolerance=0.02, scale=100.0,
@@ -322,7 +328,8 @@ CATALOGUE: tuple[KpiDefinition, ...] = (
         " interval)", Unit.PERCENT, 98.0, Direction.HIGHER, "sensor_telemetry",
         Aggregation.RATIO, SENSOR, TruthCheck.BOUNDED,
         "1 − device_offline time of a sensor that died, off by up to one report in the window"
-        " it died in; reports buffered through a network outage are complete, only late",
+        " it died in, and by the reports in its buffer when it was switched off; reports"
+        " buffered through a network outage are complete, only late",
         tolerance=0.03, scale=100.0,
     ),
     KpiDefinition(

@@ -7,7 +7,8 @@ so an unbooked use is dated from half a report interval before its first positiv
 to half one after its last. A booking is realised when its own session was opened or
 people were in the room within ``ghost_grace_minutes`` of its start, and a ghost
 otherwise: people who come later, or who belong to an overlapping booking, do not make a
-booking held.
+booking held. A meeting's people are the most the sensor counted while no other meeting
+was in the room (in an overlap the count belongs to neither); none counted, no figure.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 
 from analytics.kpis.aggregate import Aggregator
 from analytics.kpis.facts import EventRow, device_chain
-from analytics.kpis.intervals import Interval, intersect, merge
+from analytics.kpis.intervals import Interval, intersect, merge, subtract
 from analytics.kpis.settings import KpiSettings
 
 ROOM_REPORT_S = 60.0
@@ -89,10 +90,6 @@ def room_from_events(
     samples = sorted(samples)
     positive = [t for t, people in samples if people > 0]
 
-    def most(a: float, b: float) -> float | None:
-        seen = [people for t, people in samples if a <= t < b]
-        return max(seen) if seen else None
-
     session_start = {booking: start for start, _, booking, _, _ in sessions if booking}
     grace = settings.ghost_grace_minutes * 60
     bookings: list[BookingFact] = []
@@ -100,23 +97,25 @@ def room_from_events(
         session = session_start.get(booking)
         held = session is not None or any(start <= t < start + grace for t in positive)
         bookings.append(BookingFact(start, end, realised=held, ghost=not held))
-    meetings: list[MeetingFact] = []
+    spans: list[tuple[float, float, bool, bool | None, bool, float | None]] = []
     for start, end, booking, paperless, documents in sessions:
         on_time = None
         if booking in booked:
             on_time = start <= booked[booking][0] + settings.on_time_minutes * 60
-        meetings.append(
-            MeetingFact(
-                start, end, booking in booked, on_time, most(start, end), paperless, documents
-            )
-        )
+        spans.append((start, end, booking in booked, on_time, paperless, documents))
     covered = merge([*((b[0], b[1]) for b in booked.values()), *((s[0], s[1]) for s in sessions)])
     loose = [t for t in positive if not any(a <= t < b for a, b in covered)]
     for run in _runs(loose, 1.5 * ROOM_REPORT_S):
-        if len(run) < 2:
-            continue
-        start, end = run[0] - ROOM_REPORT_S / 2, run[-1] + ROOM_REPORT_S / 2
-        meetings.append(MeetingFact(start, end, False, None, most(start, end), False, None))
+        if len(run) >= 2:
+            start, end = run[0] - ROOM_REPORT_S / 2, run[-1] + ROOM_REPORT_S / 2
+            spans.append((start, end, False, None, False, None))
+    meetings: list[MeetingFact] = []
+    for index, (start, end, is_booked, on_time, paperless, documents) in enumerate(spans):
+        others = [(a, b) for i, (a, b, *_) in enumerate(spans) if i != index]
+        own = subtract([(start, end)], others)
+        counts = [people for t, people in samples if any(a <= t < b for a, b in own)]
+        people = max(counts) if counts and max(counts) > 0 else None
+        meetings.append(MeetingFact(start, end, is_booked, on_time, people, paperless, documents))
     return RoomFact(room, site, sector, capacity, scheduled, bookings, meetings)
 
 

@@ -80,8 +80,10 @@ def _stored(influx: Influx, database: str) -> int:
 @pytest.fixture(scope="module")
 def run(broker: Broker, influx: Influx, tmp_path_factory: pytest.TempPathFactory) -> Run:
     tmp = tmp_path_factory.mktemp("kpi-day")
+    # a fixed site: the simulators seed each device from its thing id, so the same day
+    # plays out on every run; the database is the run's own
     name = "t" + str(time.time_ns())[-10:]
-    site = f"kpi.{name}"
+    site = "kpi.truth"
     text = (HERE / "kpi_day.yaml").read_text(encoding="utf-8").replace("kpi.hcc", site)
     path = tmp / "kpi_day.yaml"
     path.write_text(text, encoding="utf-8")
@@ -231,6 +233,7 @@ def test_the_sla_lies_between_its_ground_truth_bounds(run: Run) -> None:
     key = ("sla_called_within_target", f"site:{run.site}", "day", day_start)
     late = truth_kpis(run.truth, run.registry, run.day, run.settings, walk_s=WALK_S[0])[key]
     early = truth_kpis(run.truth, run.registry, run.day, run.settings, walk_s=WALK_S[1])[key]
+    print(f"| `sla_called_within_target` | {run.measured[key]:.4g} | {late:.4g} … {early:.4g} |")
     assert late <= run.measured[key] <= early
     assert late < 100.0, "every ticket was called in time: the bound says nothing"
 
@@ -249,6 +252,8 @@ def test_room_occupancy_is_within_half_a_report_per_end_of_an_unbooked_use(run: 
         )  # fmt: skip
         bound = 100 * uses * 60.0 / scheduled_s + 1e-9
         key = ("room_occupancy_rate", scope, "day", day_start)
+        got, expected = run.measured[key], truth[key]
+        print(f"| `room_occupancy_rate` {scope} | {got:.4g} | {expected:.4g} ± {bound:.2g} |")
         assert abs(run.measured[key] - truth[key]) <= bound, (scope, run.measured[key], truth[key])
 
 
@@ -258,6 +263,11 @@ def _sessions(run: Run) -> list[tuple[float, float]]:
     return office_sessions(run.settings.office, run.day, PROVINCE_TZ)
 
 
+IN_FLIGHT_WALL_S = 0.5
+"""A device switched off loses the reports still in its buffer (``DeviceLink.power_off``):
+at ×1200 half a second of wall time is ten simulated minutes before the death."""
+
+
 def test_camera_uptime_and_sensor_completeness_follow_the_devices_that_died(run: Run) -> None:
     hours = [
         start
@@ -265,6 +275,7 @@ def test_camera_uptime_and_sensor_completeness_follow_the_devices_that_died(run:
     ]
     checked = {"camera": 0, "sensor": 0}
     reduced = {"camera": 0, "sensor": 0}
+    in_flight = IN_FLIGHT_WALL_S * SPEED
     for device in run.registry:
         kind = device.kind.value
         if kind not in checked:
@@ -276,8 +287,11 @@ def test_camera_uptime_and_sensor_completeness_follow_the_devices_that_died(run:
         for start in hours:
             lost = sum(e - s for s, e in intersect(down, [(start, start + 3600)]))
             expected = 100 * (1 - lost / 3600)
+            bound = 100 * slot / 3600 + 0.01 * expected
+            if any(start < off and off - in_flight < start + 3600 for off, _ in down):
+                bound += 100 * in_flight / 3600
             got = run.measured.get((kpi, f"{kind}:{thing}", "hour", float(start)), 0.0)
-            assert abs(got - expected) <= 100 * slot / 3600 + 0.01 * expected, (thing, start)
+            assert abs(got - expected) <= bound, (thing, start, got, expected)
             checked[kind] += 1
             reduced[kind] += expected < 99
     assert checked["camera"] >= 16

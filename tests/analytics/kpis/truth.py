@@ -113,7 +113,8 @@ def truth_rooms(
             details = line["details"]
             if line["what"] == "ghost_booking":
                 bookings.append(meeting_rooms.BookingFact(start, end, realised=False, ghost=True))
-            elif line["what"] == "room_occupied" and "booking" in details:
+            people = None if zeroed(line, mine) else details.get("people")
+            if line["what"] == "room_occupied" and "booking" in details:
                 booked_at = _on_the_hour(start)
                 bookings.append(
                     meeting_rooms.BookingFact(booked_at, booked_at, realised=True, ghost=False)
@@ -121,7 +122,7 @@ def truth_rooms(
                 on_time = start <= booked_at + settings.on_time_minutes * 60
                 meetings.append(
                     meeting_rooms.MeetingFact(
-                        start, end, True, on_time, details["people"], True, details["documents"]
+                        start, end, True, on_time, people, True, details["documents"]
                     )
                 )
             elif line["what"] == "room_occupied":
@@ -153,6 +154,19 @@ def hidden_use(line: dict[str, Any], room_lines: list[dict[str, Any]]) -> bool:
         and other["what"] == "room_occupied"
         and epoch(other["start"]) < end
         and start < epoch(other["end"])
+        for other in room_lines
+    )
+
+
+def zeroed(line: dict[str, Any], room_lines: list[dict[str, Any]]) -> bool:
+    """Whether another meeting ended inside this one: the simulated room then counts 0
+    people for the rest of it (its count is set, not decreased), so its sensor never
+    shows this meeting's people on their own."""
+    start, end = epoch(line["start"]), epoch(line["end"])
+    return any(
+        other is not line
+        and other["what"] == "room_occupied"
+        and epoch(other["start"]) <= start < epoch(other["end"]) < end
         for other in room_lines
     )
 
