@@ -22,6 +22,8 @@ means) and ``version`` (the catalogue's); time = the window's start.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from collections import defaultdict
@@ -32,6 +34,7 @@ from datetime import date, timedelta
 from analytics.kpis import devices, meeting_rooms, operations, service_centre
 from analytics.kpis.aggregate import Aggregator, KpiValue
 from analytics.kpis.catalogue import CATALOGUE_VERSION
+from analytics.kpis.errors import KpiStoreError
 from analytics.kpis.influx import KpiInflux, escape_tag, quote_string
 from analytics.kpis.inputs import DayInputs, load_day
 from analytics.kpis.settings import KpiSettings
@@ -106,6 +109,8 @@ class KpiEngine:
         self.settings = settings
         self.clock = clock
         self._dirty: dict[date, set[float]] = defaultdict(set)
+        self._working: dict[date, set[float]] = {}
+        """Windows being recomputed; a mark meanwhile goes to ``_dirty`` for the next round."""
 
     # --- what changed -----------------------------------------------------------------------
 
@@ -119,7 +124,33 @@ class KpiEngine:
 
     @property
     def dirty(self) -> dict[date, set[float]]:
-        return {day: set(starts) for day, starts in self._dirty.items()}
+        """Windows waiting for a recompute or being recomputed, by day."""
+        found = {day: set(starts) for day, starts in self._working.items()}
+        for day, starts in self._dirty.items():
+            found.setdefault(day, set()).update(starts)
+        return found
+
+    # --- running ----------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Recompute dirty windows every ``recompute_seconds`` until ``stop`` is set.
+
+        When the calendar day turns, the day that ended is marked once more, so its week and
+        month are recomputed with it. A failed recompute (InfluxDB away) is logged and its
+        windows stay dirty for the next round.
+        """
+        today = local_day(self.clock(), PROVINCE_TZ)
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.settings.recompute_seconds)
+            now_day = local_day(self.clock(), PROVINCE_TZ)
+            if now_day != today:
+                self.mark(day_bounds(today, PROVINCE_TZ)[1] - 1)
+                today = now_day
+            try:
+                await self.recompute_dirty()
+            except KpiStoreError as exc:
+                logger.error("kpi recompute failed, windows kept dirty: %s", exc)
 
     # --- recomputing ------------------------------------------------------------------------
 
@@ -129,11 +160,14 @@ class KpiEngine:
         while self._dirty:
             day = min(self._dirty)
             starts = self._dirty.pop(day)
+            self._working[day] = starts
             try:
                 reports.append(await self.recompute_day(day, only=starts))
             except Exception:
                 self._dirty[day] |= starts  # tried again next time
                 raise
+            finally:
+                del self._working[day]
         return reports
 
     async def recompute_day(

@@ -3,6 +3,8 @@ alert transitions become operations KPIs, bad settings are refused with their fi
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
@@ -196,3 +198,40 @@ def test_settings_name_the_field_that_is_wrong() -> None:
         KpiSettings.model_validate({"office": {"opens": "12:00"}})
     with pytest.raises(ValidationError, match=r"sla_minutes\s+Extra inputs"):
         KpiSettings.model_validate({"sla_minutes": 10})
+
+
+@pytest.mark.asyncio
+async def test_the_running_engine_recomputes_marked_windows_and_closes_the_day(
+    kpi_client_args: dict[str, str],
+) -> None:
+    writer = Writer()
+    now = [at("10:00")]
+    async with kpi_client(kpi_client_args) as client:
+        await client.write(writer.ticket("A001", "08:00", "08:10", "08:20"))
+        settings = KpiSettings(recompute_seconds=0.05)
+        engine = KpiEngine(client, REGISTRY, settings, clock=lambda: now[0])
+        stop = asyncio.Event()
+        async with asyncio.TaskGroup() as group:
+            group.create_task(engine.run(stop), name="kpi engine")
+            engine.mark(at("08:20"))
+            await until(lambda: not engine.dirty)
+            day = await values(client, Window.DAY, day_bounds(DAY)[0], f"site:{SITE}")
+            assert day["tickets_served"] == 1
+            week_start = at("00:00", date(2026, 11, 30))
+            assert not await values(client, Window.WEEK, week_start, "province")
+            now[0] = at("00:10", DAY + timedelta(days=1))  # the day has ended
+            for _ in range(400):
+                if await values(client, Window.WEEK, week_start, "province"):
+                    break
+                await asyncio.sleep(0.05)
+            stop.set()
+        week = await values(client, Window.WEEK, week_start, "province")
+    assert week["tickets_served"] == 1
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    for _ in range(400):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition never held")
