@@ -7,9 +7,5 @@ class KpiError(Exception):
     """Base of the KPI engine's errors."""
 
 
-class KpiInputError(KpiError):
-    """A point the engine cannot use; the message names the measurement, device and time."""
-
-
 class KpiStoreError(KpiError):
     """InfluxDB refused a query or a write, or did not answer."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, tzinfo
 
 from analytics.kpis.aggregate import Chain
 from analytics.kpis.intervals import Interval
@@ -43,14 +43,14 @@ def area_chain(site: str, sector: str) -> Chain:
 
 
 def office_sessions(
-    calendar: OfficeCalendar, day: date, tz: object = PROVINCE_TZ
+    calendar: OfficeCalendar, day: date, tz: tzinfo = PROVINCE_TZ
 ) -> list[Interval]:
     """The morning and afternoon sessions of ``day`` (none on a day off)."""
     if day.weekday() not in {weekday.number for weekday in calendar.days}:
         return []
 
     def at(moment: time) -> float:
-        return datetime.combine(day, moment, tz).timestamp()  # type: ignore[arg-type]
+        return datetime.combine(day, moment, tz).timestamp()
 
     return [
         (at(calendar.opens), at(calendar.lunch_starts)),

@@ -9,12 +9,16 @@ so they belong to the window of the acknowledgement or resolution.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from analytics.kpis.aggregate import Aggregator
 from analytics.kpis.catalogue import BY_ID
 from analytics.kpis.facts import area_chain
+
+logger = logging.getLogger(__name__)
+STATES = ("open", "acknowledged", "resolved", "escalated")
 
 
 @dataclass(slots=True, frozen=True)
@@ -38,6 +42,15 @@ def _parts(kpi: str, transition: AlertTransition) -> list[str]:
 
 def contribute(transitions: Iterable[AlertTransition], agg: Aggregator) -> None:
     for tr in transitions:
+        if tr.state not in STATES or (
+            tr.state in ("acknowledged", "resolved") and tr.opened_at is None
+        ):
+            logger.warning(
+                "alert transition at %s of %s/%s skipped: state %r%s (expected one of %s"
+                " with opened_at)", tr.t, tr.site, tr.rule_type, tr.state,
+                "" if tr.opened_at is not None else " without opened_at", ", ".join(STATES),
+            )  # fmt: skip
+            continue
         chain = area_chain(tr.site, tr.sector)
         if tr.state == "open":
             for part in _parts("alerts_opened", tr):
@@ -45,7 +58,7 @@ def contribute(transitions: Iterable[AlertTransition], agg: Aggregator) -> None:
         elif tr.state == "escalated":
             for part in _parts("alert_escalations", tr):
                 agg.count("alert_escalations", chain, tr.t, part=part)
-        elif tr.state in ("acknowledged", "resolved") and tr.opened_at is not None:
+        elif tr.opened_at is not None:
             kpi = "alert_mtta" if tr.state == "acknowledged" else "alert_mttr"
             minutes = max(0.0, tr.t - tr.opened_at) / 60
             for part in _parts(kpi, tr):

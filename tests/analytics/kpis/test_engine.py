@@ -159,7 +159,7 @@ def alert_line(state: str, t: str, alert: str, rule: str, severity: str, **field
 
 @pytest.mark.asyncio
 async def test_alert_transitions_give_counts_mtta_mttr_escalations_and_false_alerts(
-    kpi_client_args: dict[str, str],
+    kpi_client_args: dict[str, str], caplog: pytest.LogCaptureFixture
 ) -> None:
     lines = [
         alert_line("open", "10:00", "a1", "officer_absence", "major", opened_at="10:00"),
@@ -171,6 +171,7 @@ async def test_alert_transitions_give_counts_mtta_mttr_escalations_and_false_ale
         alert_line(
             "resolved", "10:40", "a2", "intrusion", "critical", opened_at="10:10", false_alarm=True
         ),
+        alert_line("resolved", "10:50", "a3", "stuck", "warning"),  # no opened_at: unusable
     ]
     async with kpi_client(kpi_client_args) as client:
         await client.write(lines)
@@ -189,6 +190,8 @@ async def test_alert_transitions_give_counts_mtta_mttr_escalations_and_false_ale
     assert by[("alert_escalations", "")] == 1
     assert by[("false_alert_share", "")] == 50.0
     assert by[("false_alert_share", "rule_type=officer_absence")] == 0.0
+    assert ("alert_mttr", "rule_type=stuck") not in by
+    assert f"of {SITE}/stuck skipped: state 'resolved' without opened_at" in caplog.text
 
 
 def test_settings_name_the_field_that_is_wrong() -> None:
