@@ -35,7 +35,7 @@ from analytics.kpis import devices, meeting_rooms, operations, service_centre
 from analytics.kpis.aggregate import Aggregator, KpiValue
 from analytics.kpis.catalogue import CATALOGUE_VERSION
 from analytics.kpis.errors import KpiStoreError
-from analytics.kpis.influx import KpiInflux, escape_tag, quote_string
+from analytics.kpis.influx import KpiInflux, escape_tag, quote_ident, quote_string
 from analytics.kpis.inputs import DayInputs, load_day
 from analytics.kpis.settings import KpiSettings
 from analytics.kpis.windows import (
@@ -184,7 +184,9 @@ class KpiEngine:
         values = compute([inputs], Aggregator(begin, end, DAY_WINDOWS), self.settings)
         chosen = [value for value in values if _wanted(value, only)]
         computed = time.perf_counter()
-        await self.client.write([line_of(value) for value in chosen])
+        await self.client.write(
+            [line_of(value) for value in chosen], policy=self.settings.retention_policy
+        )
         written = time.perf_counter()
         report = RecomputeReport(
             (day,), inputs.rows_read, len(values), len(chosen),
@@ -213,7 +215,9 @@ class KpiEngine:
         read = time.perf_counter()
         values = compute(days, Aggregator(start, end, [window]), self.settings)
         computed = time.perf_counter()
-        await self.client.write([line_of(value) for value in values])
+        await self.client.write(
+            [line_of(value) for value in values], policy=self.settings.retention_policy
+        )
         written = time.perf_counter()
         return RecomputeReport(
             tuple(d.day for d in days), sum(d.rows_read for d in days), len(values),
@@ -236,15 +240,18 @@ async def read_values(
     start: float,
     scope: str | None = None,
     kpi: str | None = None,
+    policy: str | None = None,
 ) -> list[KpiValue]:
-    """The `kpi` points of one window (optionally one scope, one KPI) as stored."""
+    """The `kpi` points of one window (optionally one scope, one KPI) as stored (in
+    ``policy``, if they are written to one)."""
     conditions = [f"window = {quote_string(window.value)}", f"time = {round(start * 1e9)}"]
     if scope is not None:
         conditions.append(f"scope = {quote_string(scope)}")
     if kpi is not None:
         conditions.append(f"kpi = {quote_string(kpi)}")
+    source = f"{quote_ident(policy)}.{MEASUREMENT}" if policy else MEASUREMENT
     found = await client.query(
-        f"SELECT value, numerator, denominator FROM {MEASUREMENT} WHERE"
+        f"SELECT value, numerator, denominator FROM {source} WHERE"
         f" {' AND '.join(conditions)} GROUP BY kpi, scope, part"
     )
     values: list[KpiValue] = []

@@ -121,14 +121,17 @@ class KpiInflux(AbstractAsyncContextManager["KpiInflux"]):
                     found.values.extend(series.get("values", []))
         return list(joined.values())
 
-    async def write(self, lines: list[str], *, batch: int = 20_000) -> None:
-        """Write line-protocol points (precision ns) in batches."""
+    async def write(
+        self, lines: list[str], *, batch: int = 20_000, policy: str | None = None
+    ) -> None:
+        """Write line-protocol points (precision ns) in batches, to ``policy`` if given."""
+        params = {"db": self.database, "precision": "ns"}
+        if policy:
+            params["rp"] = policy
         for first in range(0, len(lines), batch):
             body = "\n".join(lines[first : first + batch]).encode()
             try:
-                response = await self._http.post(
-                    "/write", params={"db": self.database, "precision": "ns"}, content=body
-                )
+                response = await self._http.post("/write", params=params, content=body)
             except httpx.HTTPError as exc:
                 raise KpiStoreError(
                     f"InfluxDB at {self.url} did not take {len(lines)} kpi points: {exc}"

@@ -132,11 +132,17 @@ def build_scorecard(
     return Scorecard(scope, window, start, CATALOGUE_VERSION, tuple(rows))
 
 
-async def load_scorecard(client: KpiInflux, scope: str, window: Window, start: float) -> Scorecard:
+async def load_scorecard(
+    client: KpiInflux, scope: str, window: Window, start: float, *, policy: str | None = None
+) -> Scorecard:
     """The scorecard of ``scope`` for the window starting at ``start``, from `kpi` points."""
-    current = await read_values(client, window=window, start=start, scope=scope)
+    current = await read_values(client, window=window, start=start, scope=scope, policy=policy)
     before = await read_values(
-        client, window=window, start=previous_start(start, window, PROVINCE_TZ), scope=scope
+        client,
+        window=window,
+        start=previous_start(start, window, PROVINCE_TZ),
+        scope=scope,
+        policy=policy,
     )
     return build_scorecard(
         scope,

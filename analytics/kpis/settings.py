@@ -76,6 +76,13 @@ class KpiSettings(BaseModel):
         le=1,
         description="an excursion ends when the value falls to this fraction of the limit",
     )
+    retention_policy: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="retention policy the kpi points are written to (None: the database's"
+        " default, which keeps raw data 30 days; months need a longer one)",
+    )
     recompute_seconds: float = Field(
         default=60.0, gt=0, description="how often dirty windows are recomputed"
     )

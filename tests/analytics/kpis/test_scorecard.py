@@ -79,3 +79,20 @@ async def test_scorecard_compares_a_day_with_the_day_before(
     availability = card.row("officer_availability")
     assert availability.light is Light.AMBER
     assert availability.trend is Trend.NEW
+
+
+@pytest.mark.asyncio
+async def test_kpis_kept_in_a_retention_policy_of_their_own(
+    kpi_client_args: dict[str, str],
+) -> None:
+    today, _ = day_bounds(date(2026, 12, 3))
+    point = KpiValue("tickets_issued", "province", Window.MONTH, today, 9.0, 9.0, None)
+    async with kpi_client(kpi_client_args) as client:
+        await client.query(
+            f'CREATE RETENTION POLICY "kpi_long" ON "{client.database}" DURATION INF REPLICATION 1'
+        )
+        await client.write([line_of(point)], policy="kpi_long")
+        kept = await load_scorecard(client, "province", Window.MONTH, today, policy="kpi_long")
+        default = await load_scorecard(client, "province", Window.MONTH, today)
+    assert kept.row("tickets_issued").actual == 9.0
+    assert default.rows == ()
