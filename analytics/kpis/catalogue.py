@@ -308,7 +308,8 @@ CATALOGUE: tuple[KpiDefinition, ...] = (
         TruthCheck.BOUNDED,
         "1 − device_offline time of a camera that died; a report is a 30 s slot, so a window"
         " where the camera died or came back is off by up to one slot, and a camera switched"
-        " off loses the reports still in its buffer (minutes of simulated time at ×1200)."
+        " off loses the reports still in its buffer, which the truth does not record (the test"
+        " takes its last stored report as the end)."
         " Reports a camera"
         " buffered through a network outage arrive late and count as up (the stream was"
         " produced, not delivered): the hub's camera_stream is the viewer's side",
