@@ -69,6 +69,7 @@ class AlertTopicPublisher:
         self.published = 0
         self.dropped = 0
         self.connected = False
+        """A session with the broker is up."""
 
     def publish(self, notice: AlertNotice) -> None:
         """Queue ``notice`` as its alert's state (replacing one not yet sent); never waits."""
@@ -108,12 +109,12 @@ class AlertTopicPublisher:
         backoff = Backoff(first=0.5, maximum=10.0, jitter=1.0)
         login = self._login
         while True:
+            client = aiomqtt.Client(
+                login.host, login.port, username=login.username, password=login.password,
+                identifier=login.username, protocol=aiomqtt.ProtocolVersion.V5,
+            )  # fmt: skip
             try:
-                async with aiomqtt.Client(
-                    login.host, login.port, username=login.username,
-                    password=login.password, identifier=login.username,
-                    protocol=aiomqtt.ProtocolVersion.V5,
-                ) as client:  # fmt: skip
+                async with client:
                     self.connected = True
                     backoff.reset()
                     logger.info("alert states go to %s:%d", login.host, login.port)
@@ -125,6 +126,7 @@ class AlertTopicPublisher:
                 )  # fmt: skip
             finally:
                 self.connected = False
+                _lost(client)
             await asyncio.sleep(backoff.next_delay())
 
     async def _send(self, client: aiomqtt.Client) -> None:
@@ -145,4 +147,30 @@ class AlertTopicPublisher:
                 self.published += 1
             self._ready.clear()
             self._idle.set()
-            await self._ready.wait()
+            await self._wait_for_work(client)
+
+    async def _wait_for_work(self, client: aiomqtt.Client) -> None:
+        """Until a state is queued — or the session is lost, which raises at once rather
+        than at the next publish, so that ``connected`` tells the truth."""
+        ready: asyncio.Future[None] = asyncio.ensure_future(self._wait_ready())
+        try:
+            await asyncio.wait({ready, client._disconnected}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ready.cancel()
+        reason = _lost(client)
+        if reason is not None:
+            raise aiomqtt.MqttError(f"session lost: {reason}")
+
+    async def _wait_ready(self) -> None:
+        await self._ready.wait()
+
+
+def _lost(client: aiomqtt.Client) -> BaseException | None:
+    """Why aiomqtt's session ended, if it did (reading it marks aiomqtt's "unexpected
+    disconnection" future as retrieved; aiomqtt offers no public way to learn of a lost
+    session while nothing is being sent, so this reads its ``_disconnected``, as
+    ``simulators/link.py`` does)."""
+    disconnected = client._disconnected
+    if not disconnected.done() or disconnected.cancelled():
+        return None
+    return disconnected.exception() or ConnectionError("disconnected")
