@@ -56,7 +56,7 @@ class ChannelSender(QueuedSender):
         for index, url in enumerate(channel.urls):
             if not self._apprise.add(url.get_secret_value()):
                 raise NotifyConfigError(
-                    f"notify.channels.{name}.urls.{index}: apprise cannot use this URL"
+                    f"notify.channels.{name}.urls[{index}]: apprise cannot use this URL"
                 )
 
     async def deliver(self, notice: AlertNotice) -> bool:

@@ -2,9 +2,10 @@
 
 Webhook subscriptions and apprise channels are named maps, so that a refused value is
 reported where it is: ``notify.webhooks.ops-desk.url: …``,
-``notify.channels.leaders.urls.1: apprise knows no service for 'foo://…'``. Secrets (webhook
-keys, channel URLs, which carry tokens and passwords) are `SecretStr`; an apprise URL is
-refused at load, not at the first alert, when apprise cannot make a service of it.
+``notify.channels.leaders.urls[1]: apprise cannot make a service of this foo:// URL …``.
+Secrets (webhook keys, channel URLs, which carry tokens and passwords) are `SecretStr`; an
+apprise URL is refused at load, not at the first alert, when apprise cannot make a service
+of it.
 """
 
 from __future__ import annotations
