@@ -67,12 +67,16 @@ class QueuedSender(ABC):
         return Backoff(self._delivery.first_retry_seconds, self._delivery.max_retry_seconds)
 
     async def run(self) -> None:
-        """Deliver queued notices until cancelled; what is left then is dead-lettered."""
+        """Deliver queued notices until cancelled; what is left then (the notice in flight
+        too) is dead-lettered, to be sent again by hand."""
         try:
             while True:
                 notice = await self._queue.get()
                 try:
                     await self.deliver(notice)
+                except asyncio.CancelledError:
+                    self.give_up(notice, GiveUpReason.STOPPED, 0, "the notifier stopped")
+                    raise
                 finally:
                     self._queue.task_done()
         finally:

@@ -108,7 +108,9 @@ class Notifier:
             sender.offer(notice)
 
     async def run(self) -> None:
-        """Every target's task, until cancelled."""
+        """Every target's task, until cancelled (with no target at all, just that)."""
+        if self.topic is None and not self.senders:
+            await asyncio.Event().wait()
         async with asyncio.TaskGroup() as tasks:
             if self.topic is not None:
                 tasks.create_task(self.topic.run(), name="notify-mqtt")

@@ -1,4 +1,5 @@
-"""apprise channels against a real local receiver (apprise's ``json://`` service).
+"""apprise channels against a real local receiver (apprise's ``json://`` service) and a
+real SMTP server (aiosmtpd) for e-mail.
 
 What arrives is what an operator's phone or mailbox would show: the title with severity and
 site, Vietnamese first with its diacritics intact, English after.
@@ -6,17 +7,24 @@ site, Vietnamese first with its diacritics intact, English after.
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 import uuid
+from collections.abc import Iterator
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import Envelope
 
 from analytics.alerts.model import RuleType, Severity
 from analytics.notify.deadletters import DeadLetterLog, GiveUpReason, TargetKind
 from tests.analytics.notify.conftest import Answer, FakeSleep, Receiver, make_notice
 from tests.analytics.notify.support import drained, running
+from tests.services import free_port
 
 
 def json_url(receiver: Receiver, where: str) -> str:
@@ -134,3 +142,54 @@ async def test_a_channel_that_recovers_delivers_once(
         assert notifier.senders["channel:desk"].delivered == 1
     assert len(receiver.received(where)) == 2
     assert DeadLetterLog(dead_letter_file).read() == []
+
+
+class Mailbox:
+    """What a real SMTP server (aiosmtpd, in its own thread) was given."""
+
+    def __init__(self) -> None:
+        self.envelopes: list[Envelope] = []
+
+    async def handle_DATA(self, server: object, session: object, envelope: Envelope) -> str:  # noqa: N802 - aiosmtpd's hook name
+        self.envelopes.append(envelope)
+        return "250 OK"
+
+
+@pytest.fixture
+def mailbox() -> Iterator[tuple[Mailbox, int]]:
+    box = Mailbox()
+    port = free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield box, port
+    finally:
+        controller.stop()
+
+
+@pytest.mark.asyncio
+async def test_an_email_keeps_its_vietnamese_subject_body_and_lines(
+    mailbox: tuple[Mailbox, int], dead_letter_file: Path
+) -> None:
+    box, port = mailbox
+    url = (
+        f"mailto://127.0.0.1:{port}?mode=insecure&user=ioc"
+        "&from=ioc@thaibinh.gov.vn&to=tiepdan@thaibinh.gov.vn"
+    )
+    async with running(channels(reception={"urls": [url]}), dead_letter_file) as notifier:
+        notifier.notify(make_notice())
+        await drained(notifier)
+    [envelope] = box.envelopes
+    assert envelope.rcpt_tos == ["tiepdan@thaibinh.gov.vn"]
+    assert isinstance(envelope.content, bytes)
+    mail = email.message_from_bytes(envelope.content, policy=email.policy.default)
+    assert isinstance(mail, EmailMessage)
+    assert str(mail["subject"]).startswith("[Nghiêm trọng] Cảnh báo mới: Cán bộ vắng mặt tại quầy")
+    plain = mail.get_body(("plain",))
+    assert plain is not None
+    lines = plain.get_content().splitlines()
+    assert lines[1] == "Quầy 7 vắng cán bộ hơn 10 phút trong khi có 4 người đang chờ"
+    assert "— English —" in lines
+    assert lines.index("— English —") < lines.index(
+        "Counter 7 has had no officer for over 10 minutes while 4 people wait"
+    )

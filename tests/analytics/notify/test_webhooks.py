@@ -23,7 +23,7 @@ from analytics.notify.signing import SignatureError, verify
 from analytics.notify.webhooks import WebhookBody
 from tests.analytics.notify.conftest import Answer, FakeSleep, Receiver, make_notice
 from tests.analytics.notify.support import drained, running
-from tests.services import free_port
+from tests.services import free_port, wait_until
 
 SECRET = "s3cret-of-the-ops-desk-receiver"
 
@@ -242,3 +242,19 @@ async def test_a_full_queue_dead_letters_what_does_not_fit(
     assert {letter.reason for letter in letters} == {GiveUpReason.QUEUE_FULL}
     assert len(letters) + len(receiver.received(where)) == 4
     assert len(letters) >= 1
+
+
+@pytest.mark.asyncio
+async def test_what_is_still_queued_at_a_stop_goes_to_the_dead_letters(
+    receiver: Receiver, dead_letter_file: Path
+) -> None:
+    where = path()
+    receiver.answer(where, Answer(200, delay=5.0))
+    config = settings(hook(receiver, where), timeout_seconds=30)
+    async with running(config, dead_letter_file) as notifier:
+        notifier.notify(make_notice(alert_id="a-in-flight"))
+        notifier.notify(make_notice(alert_id="a-waiting"))
+        await wait_until(lambda: len(receiver.received(where)) == 1)
+    letters = DeadLetterLog(dead_letter_file).read()
+    assert sorted(letter.notice.alert_id for letter in letters) == ["a-in-flight", "a-waiting"]
+    assert {letter.reason for letter in letters} == {GiveUpReason.STOPPED}
