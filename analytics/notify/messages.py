@@ -6,7 +6,8 @@ text is UTF-8 end to end). The title carries the severity and the site so that a
 lock screen tells enough; times are written in the province's zone.
 
 A catalogue of a few dozen phrases is plain dictionaries (as ``citytwin/i18n.py`` does for
-the CLI); gettext would need a build step for them.
+the CLI, whose sector names these repeat — analytics may not import the shell); gettext
+would need a build step for them.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from analytics.alerts.model import AlertState, RuleType, Severity
 from analytics.notify.notice import AlertNotice, Transition
+from twins.kinds import Sector
 
 SEVERITY_VI = {
     Severity.INFO: "Thông tin",
@@ -66,6 +68,24 @@ TRANSITION_EN = {
     Transition.ESCALATED: "Escalated",
     Transition.REMINDER: "Reminder: not acknowledged",
 }
+SECTOR_VI = {
+    Sector.HEALTH: "Y tế",
+    Sector.EDUCATION: "Giáo dục",
+    Sector.PUBLIC_ADMINISTRATION: "Hành chính công",
+    Sector.CITIZEN_RECEPTION: "Tiếp công dân",
+    Sector.ENVIRONMENT: "Môi trường",
+    Sector.TRANSPORT: "Giao thông",
+    Sector.GOVERNMENT_OFFICE: "Cơ quan nhà nước",
+}
+SECTOR_EN = {
+    Sector.HEALTH: "health",
+    Sector.EDUCATION: "education",
+    Sector.PUBLIC_ADMINISTRATION: "public administration",
+    Sector.CITIZEN_RECEPTION: "citizen reception",
+    Sector.ENVIRONMENT: "environment",
+    Sector.TRANSPORT: "transport",
+    Sector.GOVERNMENT_OFFICE: "government office",
+}
 STATE_VI = {
     AlertState.OPEN: "đang mở",
     AlertState.ACKNOWLEDGED: "đã tiếp nhận",
@@ -79,6 +99,14 @@ class Message:
 
     title: str
     body: str
+
+
+def _sector(name: str, words: dict[Sector, str]) -> str:
+    """The sector's name in one language (a sector the catalogue lacks, as written)."""
+    try:
+        return words[Sector(name)]
+    except ValueError:
+        return name
 
 
 def _when(moment: datetime, zone: ZoneInfo) -> str:
@@ -99,14 +127,16 @@ def render(notice: AlertNotice, zone: ZoneInfo, console_url: str | None = None) 
     vi = [
         f"{TRANSITION_VI[notice.transition]} · {rule_vi} · mức độ {SEVERITY_VI[severity]}",
         notice.message_vi,
-        f"Địa điểm: {notice.site} ({notice.sector}) · thiết bị {notice.device}{zone_vi}",
+        f"Địa điểm: {notice.site} ({_sector(notice.sector, SECTOR_VI)})"
+        f" · thiết bị {notice.device}{zone_vi}",
         f"Bắt đầu lúc {_when(notice.opened_at, zone)}; trạng thái {STATE_VI[notice.state]}"
         f" lúc {_when(notice.at, zone)}",
     ]
     en = [
         f"{TRANSITION_EN[notice.transition]} · {rule_en} · severity {SEVERITY_EN[severity]}",
         notice.message_en,
-        f"Site: {notice.site} ({notice.sector}) · device {notice.device}{zone_en}",
+        f"Site: {notice.site} ({_sector(notice.sector, SECTOR_EN)})"
+        f" · device {notice.device}{zone_en}",
         f"Since {_when(notice.opened_at, zone)}; {notice.state.value} at {_when(notice.at, zone)}",
     ]
     if notice.escalation_level:

@@ -118,7 +118,7 @@ def make_notice(**changes: Any) -> AlertNotice:
         "transition": Transition.OPENED,
         "severity": Severity.MAJOR,
         "site": "thaibinh.hcc",
-        "sector": "administration",
+        "sector": "public_administration",
         "opened_at": OPENED_AT,
         "at": OPENED_AT,
         "message_vi": "Quầy 7 vắng cán bộ hơn 10 phút trong khi có 4 người đang chờ",

@@ -8,16 +8,18 @@ import pytest
 from pydantic import ValidationError
 
 from analytics.alerts.model import AlertState, RuleType, Severity
-from analytics.notify.messages import RULE_EN, RULE_VI, render
+from analytics.notify.messages import RULE_EN, RULE_VI, SECTOR_EN, SECTOR_VI, render
 from analytics.notify.notice import AlertNotice, Transition
 from tests.analytics.notify.conftest import make_notice
+from twins.kinds import Sector
 from twins.topics import alert_topic, parse_alert_topic
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
-def test_every_rule_type_has_words_in_both_languages() -> None:
+def test_every_rule_type_and_sector_has_words_in_both_languages() -> None:
     assert set(RULE_VI) == set(RULE_EN) == set(RuleType)
+    assert set(SECTOR_VI) == set(SECTOR_EN) == set(Sector)
 
 
 def test_an_acknowledged_escalated_alert_says_who_and_how_far() -> None:
@@ -36,6 +38,8 @@ def test_an_acknowledged_escalated_alert_says_who_and_how_far() -> None:
     assert "Escalation level: 2" in english
     assert "By: tran.thi.binh" in english
     assert "trạng thái đã tiếp nhận lúc 08:40 03/12/2026" in vietnamese
+    assert "Địa điểm: thaibinh.hcc (Hành chính công)" in vietnamese
+    assert "Site: thaibinh.hcc (public administration)" in english
 
 
 def test_a_notice_reads_back_from_its_json_with_severity_as_a_word() -> None:
