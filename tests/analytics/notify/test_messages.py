@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -67,3 +68,10 @@ def test_alert_topics_carry_one_level_per_part() -> None:
     for site, alert_id in [("thaibinh.hcc", "a/b"), ("thaibinh.hcc", "#"), ("+", "a-1")]:
         with pytest.raises(ValueError, match="one topic level"):
             alert_topic(site, alert_id)
+
+
+def test_the_documentation_describes_every_field_of_a_notice() -> None:
+    page = (Path(__file__).parents[3] / "docs" / "notifications.md").read_text()
+    table = page.split("### `AlertNotice`", 1)[1].split("```json", 1)[0]
+    missing = [name for name in AlertNotice.model_fields if f"`{name}`" not in table]
+    assert missing == []
