@@ -46,14 +46,12 @@ class Notifier:
         broker: BrokerLogin | None = None,
         sleep: Sleep | None = None,
         wall: Wall | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._settings = settings
         self.dead_letters = DeadLetterLog(dead_letters)
         self._broker = broker
         self._sleep = sleep
         self._wall = wall
-        self._transport = transport
         self._stack = contextlib.AsyncExitStack()
         self.senders: dict[str, QueuedSender] = {}
         self.topic: AlertTopicPublisher | None = None
@@ -65,7 +63,6 @@ class Notifier:
                 timeout=settings.delivery.timeout_seconds,
                 follow_redirects=False,
                 headers={"user-agent": USER_AGENT},
-                transport=self._transport,
             )
         )
         for name, subscription in settings.webhooks.items():

@@ -21,13 +21,14 @@ from analytics.alerts.model import AlertState
 from analytics.notify.mqtt import BrokerLogin
 from analytics.notify.notice import AlertNotice, Transition
 from analytics.notify.service import Notifier
-from citytwin.accounts import ServiceRole
+from citytwin.accounts import BrokerAccount, ServiceRole
 from tests.analytics.notify.conftest import make_notice
 from tests.analytics.notify.support import drained, running
 from tests.services import Broker, start_broker, wait_until
 from twins.topics import PLATFORM, alert_topic
 
 SENTINEL = "zz-sentinel"
+RETENTION = 3
 
 
 def analytics_login(broker: Broker) -> BrokerLogin:
@@ -43,10 +44,16 @@ def config(retention: int = 3600) -> dict[str, Any]:
     return {"mqtt": {"resolved_retention_seconds": retention}}
 
 
-async def retained(broker: Broker, site: str) -> dict[str, AlertNotice]:
+async def retained(
+    broker: Broker,
+    site: str,
+    tester: BrokerAccount | None = None,
+    expiries: dict[str, int] | None = None,
+) -> dict[str, AlertNotice]:
     """What a subscriber arriving now is given for ``site``, up to the sentinel alert (which
-    the test publishes last, so that its arrival means the retained set has been sent)."""
-    tester = broker.account()
+    the test publishes last, so that its arrival means the retained set has been sent);
+    ``expiries`` gets the message expiry interval the broker still gives each."""
+    tester = tester or broker.account()
     found: dict[str, AlertNotice] = {}
     async with aiomqtt.Client(
         broker.host, broker.port, username=tester.username, password=tester.password,
@@ -61,6 +68,9 @@ async def retained(broker: Broker, site: str) -> dict[str, AlertNotice]:
                 if notice.alert_id == SENTINEL:
                     return found
                 found[notice.alert_id] = notice
+                expiry = getattr(message.properties, "MessageExpiryInterval", None)
+                if expiries is not None and expiry is not None:
+                    expiries[notice.alert_id] = expiry
     raise AssertionError("unreachable")
 
 
@@ -102,15 +112,18 @@ async def test_a_resolved_alert_stays_retained_until_its_retention_ends(
     resolved = make_notice(
         alert_id="a-1", site=where, state=AlertState.RESOLVED, transition=Transition.RESOLVED
     )
-    async with publishing(broker, dead_letter_file, retention=1) as notifier:
+    tester, later = broker.account(), broker.account()  # accounts take a while: made first
+    expiries: dict[str, int] = {}
+    async with publishing(broker, dead_letter_file, retention=RETENTION) as notifier:
         notifier.notify(resolved)
         notifier.notify(sentinel(where))
         await drained(notifier)
-        assert await retained(broker, where) == {"a-1": resolved}
-        await asyncio.sleep(2.5)  # the broker's own clock expires it
+        assert await retained(broker, where, tester, expiries) == {"a-1": resolved}
+        assert 0 < expiries["a-1"] <= RETENTION  # the broker counts it down
+        await asyncio.sleep(RETENTION + 1.5)  # the broker's own clock expires it
         notifier.notify(sentinel(where))
         await drained(notifier)
-    assert await retained(broker, where) == {}
+    assert await retained(broker, where, later) == {}
 
 
 @pytest.mark.asyncio

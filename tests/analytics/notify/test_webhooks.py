@@ -7,6 +7,8 @@ real.
 from __future__ import annotations
 
 import asyncio
+import base64
+import os
 import time
 import uuid
 from collections.abc import Mapping
@@ -15,6 +17,8 @@ from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
+import standardwebhooks
+import standardwebhooks.webhooks
 
 from analytics.alerts.model import AlertState, Severity
 from analytics.notify.deadletters import DeadLetterLog, GiveUpReason, TargetKind
@@ -168,8 +172,8 @@ async def test_a_receiver_that_does_not_answer_in_time_is_tried_again(
     receiver: Receiver, dead_letter_file: Path, fake_sleep: FakeSleep
 ) -> None:
     where = path()
-    receiver.answer(where, Answer(200, delay=3.0))
-    config = settings(hook(receiver, where), timeout_seconds=0.3)
+    receiver.answer(where, Answer(200, delay=6.0))  # then answers at once, well within 2 s
+    config = settings(hook(receiver, where), timeout_seconds=2.0)
     async with running(config, dead_letter_file, sleep=fake_sleep) as notifier:
         notifier.notify(make_notice())
         await drained(notifier)
@@ -258,3 +262,21 @@ async def test_what_is_still_queued_at_a_stop_goes_to_the_dead_letters(
     letters = DeadLetterLog(dead_letter_file).read()
     assert sorted(letter.notice.alert_id for letter in letters) == ["a-in-flight", "a-waiting"]
     assert {letter.reason for letter in letters} == {GiveUpReason.STOPPED}
+
+
+@pytest.mark.asyncio
+async def test_the_specifications_own_verifier_accepts_a_delivery(
+    receiver: Receiver, dead_letter_file: Path
+) -> None:
+    where = path()
+    secret = "whsec_" + base64.b64encode(os.urandom(32)).decode()
+    notice = make_notice()
+    config = settings({"url": receiver.url + where, "secret": secret})
+    async with running(config, dead_letter_file) as notifier:
+        notifier.notify(notice)
+        await drained(notifier)
+    [request] = receiver.received(where)
+    payload = standardwebhooks.Webhook(secret).verify(request.body, request.headers)
+    assert WebhookBody.model_validate(payload).data == notice
+    with pytest.raises(standardwebhooks.webhooks.WebhookVerificationError):
+        standardwebhooks.Webhook(secret).verify(request.body + b" ", request.headers)
