@@ -6,7 +6,8 @@
 ``state`` (device → platform), ``status`` (retained birth/last will), ``cmd`` (platform →
 device) and ``cmd/ack`` (device → platform). Platform-internal traffic lives under
 ``citytwin/$platform/…`` which no device may touch, and rejected messages under
-``citytwin/$platform/deadletter/{namespace}/{name}``.
+``citytwin/$platform/deadletter/{namespace}/{name}``; alerts, one retained topic each,
+under ``citytwin/$platform/alerts/{site}/{alert_id}``.
 """
 
 from __future__ import annotations
@@ -77,3 +78,29 @@ def deadletter_topic(thing_id: ThingId | None) -> str:
 def event_topic(kind: str, thing_id: ThingId) -> str:
     """Normalized events for analytics: ``citytwin/$platform/events/{kind}/{ns}/{name}``."""
     return f"{PLATFORM}/events/{kind}/{thing_id.namespace}/{thing_id.name}"
+
+
+ALERT_TOPIC_MATCHER = re.compile(
+    rf"^{re.escape(PLATFORM)}/alerts/(?P<site>{NAMESPACE_PATTERN})/(?P<alert_id>{NAME_PATTERN})$"
+)
+
+
+def alert_topic(site: str, alert_id: str) -> str:
+    """An alert's current state, retained: ``citytwin/$platform/alerts/{site}/{alert_id}``.
+
+    ValueError when either part is not one topic level of the allowed characters, so that
+    no alert can land on another's topic or inject a wildcard.
+    """
+    topic = f"{PLATFORM}/alerts/{site}/{alert_id}"
+    if ALERT_TOPIC_MATCHER.fullmatch(topic) is None:
+        raise ValueError(
+            f"alert topic of site {site!r} and alert {alert_id!r}: the site must be a registry"
+            " namespace and the alert id one topic level of letters, digits, '_', '.', '-'"
+        )
+    return topic
+
+
+def parse_alert_topic(topic: str) -> tuple[str, str] | None:
+    """``(site, alert_id)`` of an alert topic, None for any other topic."""
+    match = ALERT_TOPIC_MATCHER.fullmatch(topic)
+    return None if match is None else (match["site"], match["alert_id"])
