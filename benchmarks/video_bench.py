@@ -409,6 +409,16 @@ AnyEvent->condvar->recv;
 """
 
 
+def free_rtp_block(size: int = 200) -> int:
+    """The first port of ``size`` UDP ports between 21000 and 31000 that nothing holds now."""
+    taken = {c.laddr.port for c in psutil.net_connections("udp") if c.laddr}
+    blocks = [start for start in range(21000, 31000, size)
+              if not taken & set(range(start, start + size))]  # fmt: skip
+    if not blocks:
+        raise RuntimeError("no free block of UDP ports for rtsp-server-perl")
+    return blocks[free_port() % len(blocks)]
+
+
 @contextlib.contextmanager
 def rtsp_relay() -> Iterator[RtspRelay]:
     """rtsp-server-perl with RTP ports of its own.
@@ -419,7 +429,7 @@ def rtsp_relay() -> Iterator[RtspRelay]:
     package's start port gives this instance its own block of ports.
     """
     client_port, source_port = free_port(), free_port()
-    rtp = 21000 + (client_port % 50) * 200
+    rtp = free_rtp_block()
     process = subprocess.Popen(
         ["perl", "-e", RELAY, str(rtp), "--clientport", str(client_port),
          "--serverport", str(source_port), "--client_listen_address", "127.0.0.1",
@@ -458,7 +468,7 @@ def hub_process(sources: dict[str, str], cpu: int | None) -> Iterator[tuple[int,
 
 def wait_up(port: int, cameras: int) -> None:
     with httpx.Client(headers={"Authorization": f"Bearer {TOKEN}"}, trust_env=False) as http:
-        for _ in range(300):
+        for _ in range(600):
             listed = http.get(f"http://127.0.0.1:{port}/api/cameras").json()
             if sum(1 for each in listed if each["health"] == "up") == cameras:
                 return
