@@ -2,14 +2,25 @@
 
 ``WhepViewer`` posts an offer (ICE gathering complete, no trickle), applies the answer,
 counts the frames it decodes, and ends the session with ``DELETE``.
+
+``undecoded_video()`` makes the viewers of this process cheap enough to load a hub with:
+aiortc's receiver still runs for real (ICE, DTLS, SRTP, RTCP, NACK, the jitter buffer that
+reassembles each picture from its RTP packets), but hands on every complete access unit
+as an ``av.Packet`` instead of decoding it. aiortc chooses its decoders per process (one
+module function), so the switch is process-wide: a benchmark runs its decoding viewers
+in another process.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Iterator
 from types import TracebackType
+from typing import Any, cast
 
+import aiortc.rtcrtpreceiver
+import av
 import httpx
 from aiortc import (
     RTCConfiguration,
@@ -17,12 +28,49 @@ from aiortc import (
     RTCRtpReceiver,
     RTCSessionDescription,
 )
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.codecs.base import Decoder
+from aiortc.jitterbuffer import JitterFrame
+from aiortc.mediastreams import VIDEO_TIME_BASE, MediaStreamError, MediaStreamTrack
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from av.frame import Frame
 
 from video.ice import gather_candidates
+from video.packets import NAL_IDR, NAL_SPS, nal_types
 from video.settings import CandidatePolicy
 
 SDP = "application/sdp"
+
+
+class _AccessUnits(Decoder):
+    """A video "decoder" that hands on each reassembled access unit as it came."""
+
+    def decode(self, encoded_frame: JitterFrame) -> list[Frame]:
+        packet = av.Packet(encoded_frame.data)
+        packet.pts = encoded_frame.timestamp
+        packet.time_base = VIDEO_TIME_BASE
+        return [cast(Frame, packet)]
+
+
+@contextlib.contextmanager
+def undecoded_video() -> Iterator[None]:
+    """While active, receivers that get their first video picture keep it encoded.
+
+    aiortc creates a receiver's decoder when its first picture arrives and keeps it, so
+    a viewer connected inside this block stays undecoded after it.
+    """
+    receiver: Any = aiortc.rtcrtpreceiver  # get_decoder is imported there, not exported
+    chosen = receiver.get_decoder
+
+    def choose(codec: RTCRtpCodecParameters) -> Decoder:
+        if codec.mimeType.lower().startswith("video/"):
+            return _AccessUnits()
+        return cast(Decoder, chosen(codec))
+
+    receiver.get_decoder = choose
+    try:
+        yield
+    finally:
+        receiver.get_decoder = chosen
 
 
 class WhepError(RuntimeError):
@@ -54,6 +102,12 @@ class WhepViewer:
         self.audio = audio
         self.candidates = candidates
         self.frames = 0
+        """Pictures received: decoded, or complete access units (``undecoded_video``)."""
+        self.decoded = 0
+        self.keyframes = 0
+        """Undecoded H.264 access units holding an IDR picture."""
+        self.starts_decodable: bool | None = None
+        """Undecoded H.264: the first access unit had SPS and an IDR, so a decoder starts."""
         self.first_frame = asyncio.Event()
         self.session_url: str | None = None
         self.answer: str | None = None
@@ -118,9 +172,22 @@ class WhepViewer:
     async def _read(self, track: MediaStreamTrack) -> None:
         with contextlib.suppress(MediaStreamError):
             while True:
-                await track.recv()
+                received = await track.recv()
                 self.frames += 1
+                if isinstance(received, av.Packet):
+                    self._inspect(bytes(received))
+                else:
+                    self.decoded += 1
                 self.first_frame.set()
+
+    def _inspect(self, access_unit: bytes) -> None:
+        if self.codec is None or self.codec.lower() != "video/h264":
+            return
+        types = set(nal_types(access_unit))
+        if self.starts_decodable is None:
+            self.starts_decodable = NAL_SPS in types and NAL_IDR in types
+        if NAL_IDR in types:
+            self.keyframes += 1
 
     async def delete(self) -> int:
         """End the session with DELETE; the status answered."""
