@@ -4,9 +4,14 @@
 (RTSP ANNOUNCE/RECORD) and serves viewers on a client port (RTP over UDP), one path per
 stream: ``rtsp://{host}:{client_port}/{namespace}/{name}``. Each streamed camera is a thread
 that renders its scene with numpy, encodes it with PyAV (libx264, ultrafast, zerolatency,
-a keyframe every two seconds so a viewer starts quickly) and publishes it over the RTSP
-muxer. Encoding never runs on the event loop; a thread per stream keeps the camera's pace
-(``fps``) independent of the simulated clock's speed.
+a keyframe every ``gop_s`` seconds so a viewer starts quickly) and publishes it over the
+RTSP muxer. Encoding never runs on the event loop; a thread per stream keeps the camera's
+pace (``fps``) independent of the simulated clock's speed.
+
+Every frame carries its capture time burned into its top rows (``twins.capture_stamp``):
+the wall clock when it was rendered and the scenario time of the scene it shows, so what
+decodes it — the hub's presence analytics, a browser — dates what it sees by the
+scenario's clock, and glass-to-glass latency can be read off the picture.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from simulators.errors import VideoError
 from simulators.scenario import VideoSettings
 from simulators.scenes import SceneRenderer, SceneState
 from twins.backoff import Backoff
+from twins.capture_stamp import CaptureStamp, burn
 from twins.thing_id import ThingId
 
 logger = logging.getLogger(__name__)
@@ -93,14 +99,19 @@ class CameraStream:
             stream.options = {
                 "preset": "ultrafast",
                 "tune": "zerolatency",
-                "g": str(max(1, round(settings.fps * 2))),
+                "g": str(settings.gop_frames()),
                 "crf": "28",
             }
             period = 1 / settings.fps
             due = time.monotonic()
             index = 0
             while not self._stop.is_set():
-                image = self._renderer.render(self._scene(), index)
+                state = self._scene()
+                wall = time.time()
+                image = self._renderer.render(state, index)
+                if settings.capture_stamp:
+                    scenario = wall if state.at is None else state.at
+                    burn(image, CaptureStamp(wall=wall, scenario=scenario))
                 frame = av.VideoFrame.from_ndarray(image, format="rgb24")
                 frame.pts = index
                 for packet in stream.encode(frame):
