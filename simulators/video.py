@@ -42,9 +42,43 @@ logger = logging.getLogger(__name__)
 RTSP_SERVER = "rtsp-server-perl"
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
+RELAY_SCRIPT = """# rtsp-server-perl, keeping its RTP ports where it is told
+use strict; use warnings; use AnyEvent; use RTSP::Server;
+$RTSP::Server::RTP_START_PORT = shift @ARGV;
+my $server = RTSP::Server->new_with_options;
+$server->listen;
+my $done = AnyEvent->condvar;
+$SIG{INT} = $SIG{TERM} = sub { $done->send };
+$done->recv;
+"""
+"""``/usr/bin/rtsp-server-perl`` with one fix. The relay hands out RTP ports from a counter
+that starts at ``--rtp_start_port``, but whenever it has no mounts — at start, after the
+first connection that closes — it resets the counter to the module's ``$RTP_START_PORT``,
+20000, whatever it was told. Two relays on one host then bind the same ports: the second's
+RTP listener fails, its publisher's RECORD is refused (FFmpeg: "Invalid data found when
+processing input"), the path stays mounted without data (every later publisher gets 403)
+and viewers time out. Setting the module variable to the configured start keeps each
+relay in its own range."""
+
+
+def relay_command(
+    *, client_port: int, source_port: int, host: str, rtp_start_port: int
+) -> list[str]:
+    """The command that runs the RTSP relay (sources on loopback, viewers on ``host``)."""
+    return [
+        "perl", "-e", RELAY_SCRIPT, str(rtp_start_port),
+        "--clientport", str(client_port),
+        "--serverport", str(source_port),
+        "--client_listen_address", host,
+        "--source_listen_address", "127.0.0.1",
+        "--rtp_start_port", str(rtp_start_port),
+        "--loglevel", "1",
+    ]  # fmt: skip
+
 
 class CameraStream:
-    """One camera's encoder thread; ``frames`` and ``bytes`` grow while it publishes."""
+    """One camera's encoder thread; ``frames`` and ``bytes`` grow while it publishes,
+    ``dropped`` counts the frames it was too late to render (the machine is too busy)."""
 
     def __init__(
         self,
@@ -60,6 +94,7 @@ class CameraStream:
         self.settings = settings
         self.frames = 0
         self.bytes = 0
+        self.dropped = 0
         self._scene = scene
         self._renderer = renderer
         self._stop = threading.Event()
@@ -120,6 +155,12 @@ class CameraStream:
                 self.frames += 1
                 index += 1
                 due += period
+                behind = time.monotonic() - due
+                if behind > period:  # too slow for its rate: drop frames, as a camera does
+                    missed = int(behind / period)
+                    self.dropped += missed
+                    index += missed
+                    due += missed * period
                 self._stop.wait(max(0.0, due - time.monotonic()))
             for packet in stream.encode(None):
                 container.mux(packet)
@@ -137,26 +178,25 @@ class VideoPool:
         self._server: asyncio.subprocess.Process | None = None
 
     async def __aenter__(self) -> VideoPool:
-        program = shutil.which(RTSP_SERVER)
-        if program is None:
+        if shutil.which(RTSP_SERVER) is None:
             raise VideoError(
                 f"{RTSP_SERVER} is not installed (apt-get install rtsp-server-perl);"
                 " run without video (--no-video) or install it"
             )
         s = self.settings
+        command = relay_command(
+            client_port=s.client_port,
+            source_port=s.source_port,
+            host=s.host,
+            rtp_start_port=s.rtp_start_port,
+        )
         self._server = await asyncio.create_subprocess_exec(
-            program,
-            "--clientport", str(s.client_port),
-            "--serverport", str(s.source_port),
-            "--client_listen_address", s.host,
-            "--source_listen_address", "127.0.0.1",
-            "--rtp_start_port", str(s.rtp_start_port),
-            "--loglevel", "1",
+            *command,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
             start_new_session=True,
             preexec_fn=_die_with_parent,
-        )  # fmt: skip
+        )
         try:
             await _wait_for_port("127.0.0.1", s.source_port, self._server)
         except VideoError:

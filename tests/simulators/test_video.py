@@ -22,7 +22,7 @@ from simulators.scenario import CameraScene, VideoSettings
 from simulators.scenes import SceneState
 from simulators.video import VideoPool
 from tests.services import Broker, free_port, process_alive
-from tests.simulators.conftest import provision, smoke_scenario
+from tests.simulators.conftest import free_udp_range, provision, smoke_scenario
 from twins.capture_stamp import CaptureStamp, read
 from twins.thing_id import ThingId
 
@@ -127,10 +127,12 @@ def test_the_relay_dies_with_a_killed_simulator() -> None:
 SCENARIO_NIGHT = 1_796_227_200.0
 
 
-def decoded_stamps(url: str, count: int) -> list[tuple[tuple[int, int], CaptureStamp | None]]:
+def decoded_stamps(
+    url: str, count: int, attempts: int = 10
+) -> list[tuple[tuple[int, int], CaptureStamp | None]]:
     """The size and capture stamp of ``count`` frames decoded from ``url`` (retrying the
     open while the relay has not yet announced the stream)."""
-    for _ in range(40):
+    for _ in range(attempts):
         try:
             with av.open(url, timeout=(5, 5)) as container:
                 found = []
@@ -148,7 +150,13 @@ def decoded_stamps(url: str, count: int) -> list[tuple[tuple[int, int], CaptureS
 @pytest.mark.asyncio
 async def test_a_640x480_stream_carries_each_frames_wall_and_scenario_time() -> None:
     settings = VideoSettings(
-        width=640, height=480, fps=10, gop_s=1, client_port=free_port(), source_port=free_port()
+        width=640,
+        height=480,
+        fps=10,
+        gop_s=1,
+        client_port=free_port(),
+        source_port=free_port(),
+        rtp_start_port=free_udp_range(),
     )
     rendered: list[float] = []
 
@@ -175,3 +183,23 @@ def test_a_frame_too_narrow_for_the_capture_stamp_is_refused_with_the_way_out() 
     with pytest.raises(ValidationError, match=r"at least 160 pixels wide.*capture_stamp: false"):
         VideoSettings(width=128, height=96)
     assert VideoSettings(width=128, height=96, capture_stamp=False).width == 128
+
+
+@pytest.mark.skipif(shutil.which("rtsp-server-perl") is None, reason="needs rtsp-server-perl")
+@pytest.mark.asyncio
+async def test_two_relays_side_by_side_each_serve_their_camera() -> None:
+    """rtsp-server-perl alone resets its RTP ports to 20000 whenever it has no stream, so
+    a second relay beside a serving one bound the first's ports and served nothing."""
+    first = free_udp_range(40)
+    pools = [
+        VideoSettings(client_port=free_port(), source_port=free_port(), rtp_start_port=start)
+        for start in (first, first + 20)
+    ]
+    scene = SceneState(CameraScene.CORRIDOR, people=1)
+    async with VideoPool(pools[0]) as one, VideoPool(pools[1]) as two:
+        streams = [
+            pool.add(ThingId("sim.pair", f"cam-{i}"), lambda: scene)
+            for i, pool in enumerate((one, two))
+        ]
+        played = [await asyncio.to_thread(decoded_stamps, s.url, 3) for s in streams]
+    assert [len(frames) for frames in played] == [3, 3]
