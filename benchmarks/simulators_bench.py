@@ -93,6 +93,9 @@ class StreamCost:
     encoder: float
     relay: float
     late_share: float
+    cpu_per_frame: float
+    """Simulator CPU seconds per frame delivered: what the load of the machine does not
+    change, so the CPU a rate needs is ``cpu_per_frame × fps × count``."""
 
 
 async def measure_streams(
@@ -125,6 +128,7 @@ async def measure_streams(
         encoder=(after.user + after.system - cpu.user - cpu.system) / elapsed,
         relay=(relay_after.user + relay_after.system - relay_cpu.user - relay_cpu.system) / elapsed,
         late_share=max(0.0, 1 - per_stream / settings.fps),
+        cpu_per_frame=(after.user + after.system - cpu.user - cpu.system) / max(frames, 1),
     )
 
 
@@ -136,7 +140,10 @@ def report(label: str, settings: VideoSettings, cost: StreamCost) -> None:
         f" {cost.kbps:.0f} kbit/s per stream; encoder {100 * cost.encoder:.1f} %"
         f" ({100 * cost.encoder / cost.count:.2f} % per stream) and relay"
         f" {100 * cost.relay:.1f} % ({100 * cost.relay / cost.count:.2f} % per stream)"
-        f" of a core; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+        f" of a core; {1e3 * cost.cpu_per_frame:.2f} ms of CPU per frame, so"
+        f" {100 * cost.cpu_per_frame * settings.fps * cost.count:.0f} % of a core to encode"
+        f" all of them at {settings.fps:g} fps;"
+        f" load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
 
 
