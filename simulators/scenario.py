@@ -25,7 +25,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from simulators.clock import utc_offset
 from simulators.errors import ScenarioError
-from twins import validation
+from twins import capture_stamp, validation
 from twins.kinds import DeviceKind, Sector, Weekday
 from twins.registry import AttributeValue, DeviceSpec, RegistrySpec, SiteSpec
 from twins.yaml_source import YamlModelError, load_yaml_model
@@ -33,6 +33,7 @@ from twins.yaml_source import YamlModelError, load_yaml_model
 logger = logging.getLogger(__name__)
 
 BUNDLED = "scenarios"
+STAMP_MIN_WIDTH = capture_stamp.MIN_CELL * capture_stamp.CELLS_PER_ROW
 
 
 class CameraScene(StrEnum):
@@ -200,9 +201,23 @@ class Thresholds(_Section):
 class VideoSettings(_Section):
     """Camera streams: H.264 over RTSP through one rtsp-server-perl relay."""
 
-    width: int = Field(default=320, ge=64, le=1920, multiple_of=2)
-    height: int = Field(default=240, ge=48, le=1080, multiple_of=2)
-    fps: float = Field(default=5, gt=0, le=30)
+    width: int = Field(
+        default=320, ge=64, le=1920, multiple_of=2, description="Frame width, pixels."
+    )
+    height: int = Field(
+        default=240, ge=48, le=1080, multiple_of=2, description="Frame height, pixels."
+    )
+    fps: float = Field(default=5, gt=0, le=30, description="Frames per second of every stream.")
+    gop_s: float = Field(
+        default=2.0,
+        gt=0,
+        le=60,
+        description="Seconds between keyframes (a new viewer waits up to this for a picture).",
+    )
+    capture_stamp: bool = Field(
+        default=True,
+        description="Burn each frame's capture time (wall and scenario clock) into its top rows.",
+    )
     host: str = Field(default="127.0.0.1", description="Address viewers connect to.")
     client_port: int = Field(default=8554, ge=1, le=65535, description="Viewers' RTSP port.")
     source_port: int = Field(default=8545, ge=1, le=65535, description="Publishers' port.")
@@ -211,6 +226,27 @@ class VideoSettings(_Section):
         default_factory=list,
         description="Thing ids of the cameras that stream video; '*' for all of them.",
     )
+
+    @model_validator(mode="after")
+    def _stamp_fits(self) -> VideoSettings:
+        if not self.capture_stamp:
+            return self
+        if self.width < STAMP_MIN_WIDTH:
+            raise ValueError(
+                f"a capture stamp needs frames at least {STAMP_MIN_WIDTH} pixels wide"
+                f" (width is {self.width}); widen them or set capture_stamp: false"
+            )
+        strip = capture_stamp.strip_height(self.width)
+        if self.height < 2 * strip:
+            raise ValueError(
+                f"a capture stamp covers the top {strip} rows of a {self.width}-wide frame;"
+                f" height {self.height} leaves too little picture (at least {2 * strip})"
+            )
+        return self
+
+    def gop_frames(self) -> int:
+        """Frames from one keyframe to the next."""
+        return max(1, round(self.fps * self.gop_s))
 
 
 class FaultProfile(_Section):

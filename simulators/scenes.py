@@ -23,13 +23,15 @@ Image = npt.NDArray[np.uint8]
 
 @dataclass(slots=True, frozen=True)
 class SceneState:
-    """Who is in view of a camera at one moment."""
+    """Who is in view of a camera at one moment (``at``: that moment on the scenario's clock,
+    None for "now, by the wall clock")."""
 
     scene: CameraScene
     officer: bool = False
     citizen: bool = False
     people: int = 0
     night: bool = False
+    at: float | None = None
 
 
 def _skimage_photo(name: str) -> Image:

@@ -4,9 +4,14 @@
 (RTSP ANNOUNCE/RECORD) and serves viewers on a client port (RTP over UDP), one path per
 stream: ``rtsp://{host}:{client_port}/{namespace}/{name}``. Each streamed camera is a thread
 that renders its scene with numpy, encodes it with PyAV (libx264, ultrafast, zerolatency,
-a keyframe every two seconds so a viewer starts quickly) and publishes it over the RTSP
-muxer. Encoding never runs on the event loop; a thread per stream keeps the camera's pace
-(``fps``) independent of the simulated clock's speed.
+a keyframe every ``gop_s`` seconds so a viewer starts quickly) and publishes it over the
+RTSP muxer. Encoding never runs on the event loop; a thread per stream keeps the camera's
+pace (``fps``) independent of the simulated clock's speed.
+
+Every frame carries its capture time burned into its top rows (``twins.capture_stamp``):
+the wall clock when it was rendered and the scenario time of the scene it shows, so what
+decodes it — the hub's presence analytics, a browser — dates what it sees by the
+scenario's clock, and glass-to-glass latency can be read off the picture.
 """
 
 from __future__ import annotations
@@ -31,12 +36,46 @@ from simulators.errors import VideoError
 from simulators.scenario import VideoSettings
 from simulators.scenes import SceneRenderer, SceneState
 from twins.backoff import Backoff
+from twins.capture_stamp import CaptureStamp, burn
 from twins.thing_id import ThingId
 
 logger = logging.getLogger(__name__)
 
 RTSP_SERVER = "rtsp-server-perl"
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+RELAY_SCRIPT = """# rtsp-server-perl, keeping its RTP ports where it is told
+use strict; use warnings; use AnyEvent; use RTSP::Server;
+$RTSP::Server::RTP_START_PORT = shift @ARGV;
+my $server = RTSP::Server->new_with_options;
+$server->listen;
+my $done = AnyEvent->condvar;
+$SIG{INT} = $SIG{TERM} = sub { $done->send };
+$done->recv;
+"""
+"""``/usr/bin/rtsp-server-perl`` with one fix. The relay hands out RTP ports from a counter
+that starts at ``--rtp_start_port``, but whenever it has no mounts — at start, after the
+first connection that closes — it resets the counter to the module's ``$RTP_START_PORT``,
+20000, whatever it was told. Two relays on one host then bind the same ports: the second's
+RTP listener fails, its publisher's RECORD is refused (FFmpeg: "Invalid data found when
+processing input"), the path stays mounted without data (every later publisher gets 403)
+and viewers time out. Setting the module variable to the configured start keeps each
+relay in its own range."""
+
+
+def relay_command(
+    *, client_port: int, source_port: int, host: str, rtp_start_port: int
+) -> list[str]:
+    """The command that runs the RTSP relay (sources on loopback, viewers on ``host``)."""
+    return [
+        "perl", "-e", RELAY_SCRIPT, str(rtp_start_port),
+        "--clientport", str(client_port),
+        "--serverport", str(source_port),
+        "--client_listen_address", host,
+        "--source_listen_address", "127.0.0.1",
+        "--rtp_start_port", str(rtp_start_port),
+        "--loglevel", "1",
+    ]  # fmt: skip
 
 
 def release_path(source_url: str, timeout: float = 1.0) -> None:
@@ -61,7 +100,8 @@ def release_path(source_url: str, timeout: float = 1.0) -> None:
 
 
 class CameraStream:
-    """One camera's encoder thread; ``frames`` and ``bytes`` grow while it publishes."""
+    """One camera's encoder thread; ``frames`` and ``bytes`` grow while it publishes,
+    ``dropped`` counts the frames it was too late to render (the machine is too busy)."""
 
     def __init__(
         self,
@@ -77,6 +117,7 @@ class CameraStream:
         self.settings = settings
         self.frames = 0
         self.bytes = 0
+        self.dropped = 0
         self._scene = scene
         self._renderer = renderer
         self._stop = threading.Event()
@@ -117,14 +158,19 @@ class CameraStream:
             stream.options = {
                 "preset": "ultrafast",
                 "tune": "zerolatency",
-                "g": str(max(1, round(settings.fps * 2))),
+                "g": str(settings.gop_frames()),
                 "crf": "28",
             }
             period = 1 / settings.fps
             due = time.monotonic()
             index = 0
             while not self._stop.is_set():
-                image = self._renderer.render(self._scene(), index)
+                state = self._scene()
+                wall = time.time()
+                image = self._renderer.render(state, index)
+                if settings.capture_stamp:
+                    scenario = wall if state.at is None else state.at
+                    burn(image, CaptureStamp(wall=wall, scenario=scenario))
                 frame = av.VideoFrame.from_ndarray(image, format="rgb24")
                 frame.pts = index
                 for packet in stream.encode(frame):
@@ -133,6 +179,12 @@ class CameraStream:
                 self.frames += 1
                 index += 1
                 due += period
+                behind = time.monotonic() - due
+                if behind > period:  # too slow for its rate: drop frames, as a camera does
+                    missed = int(behind / period)
+                    self.dropped += missed
+                    index += missed
+                    due += missed * period
                 self._stop.wait(max(0.0, due - time.monotonic()))
             for packet in stream.encode(None):
                 container.mux(packet)
@@ -150,26 +202,25 @@ class VideoPool:
         self._server: asyncio.subprocess.Process | None = None
 
     async def __aenter__(self) -> VideoPool:
-        program = shutil.which(RTSP_SERVER)
-        if program is None:
+        if shutil.which(RTSP_SERVER) is None:
             raise VideoError(
                 f"{RTSP_SERVER} is not installed (apt-get install rtsp-server-perl);"
                 " run without video (--no-video) or install it"
             )
         s = self.settings
+        command = relay_command(
+            client_port=s.client_port,
+            source_port=s.source_port,
+            host=s.host,
+            rtp_start_port=s.rtp_start_port,
+        )
         self._server = await asyncio.create_subprocess_exec(
-            program,
-            "--clientport", str(s.client_port),
-            "--serverport", str(s.source_port),
-            "--client_listen_address", s.host,
-            "--source_listen_address", "127.0.0.1",
-            "--rtp_start_port", str(s.rtp_start_port),
-            "--loglevel", "1",
+            *command,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
             start_new_session=True,
             preexec_fn=_die_with_parent,
-        )  # fmt: skip
+        )
         try:
             await _wait_for_port("127.0.0.1", s.source_port, self._server)
         except VideoError:

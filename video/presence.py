@@ -17,8 +17,14 @@ releases the GIL); the results come back to the loop and go out:
 
 Zones are reread every ``ZONES_REFRESH_SECONDS``: an edit takes effect without a restart,
 a bad zone is refused (logged, and written to ``zoneErrors``) while the others keep
-working. The capture time is when the hub decoded the frame (wall clock); a camera's own
-clock (RTCP sender reports, the simulator's scenario time) is not carried yet.
+working.
+
+Samples are taken by the hub's clock (one per period of wall time: that is what they
+cost), but dated by the camera's: a frame with a capture stamp burned in (the simulators'
+cameras) is dated by the stamp's scenario time, and its stamp strip is masked before the
+motion gate and the detector see it; a frame without one by when the hub decoded it
+(``analytics.presence.capture``). Zone hours, the twin's ``since``, the InfluxDB points and
+the events' ``at`` all use that event time.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ import numpy as np
 from av.video.frame import VideoFrame
 
 from analytics.presence.camera import CameraPresence, SampleResult, ZoneChange, ZoneReading
+from analytics.presence.capture import CaptureClock
 from analytics.presence.detector import PersonDetector
 from analytics.presence.settings import PresenceSettings
 from ingest.errors import IngestError
@@ -75,11 +82,19 @@ class CameraAnalysis:
     camera: str
     presence: CameraPresence
     samples: deque[tuple[float, Grey]]
+    """(decode time, luma) of the samples waiting for the worker."""
     wake: asyncio.Event
     period: float
     last_sample: float = float("-inf")
     dropped: int = 0
     written: dict[str, Any] = field(default_factory=dict)
+    clock: CaptureClock = field(default_factory=CaptureClock)
+
+    def analyse(self, grey: Grey, decoded_at: float) -> SampleResult | None:
+        """Date ``grey`` by its capture stamp and analyse it (worker thread); None when
+        its damaged stamp makes it unusable."""
+        at = self.clock.date(grey, decoded_at)
+        return None if at is None else self.presence.sample(grey, at)
 
     def __call__(self, frame: VideoFrame) -> None:
         """The frame sink (event loop): keep one frame per period, drop the oldest."""
@@ -242,11 +257,12 @@ class PresenceAnalytics:
             self._wake.clear()
             for analysis in list(self.cameras.values()):
                 while analysis.samples:
-                    at, grey = analysis.samples.popleft()
+                    decoded_at, grey = analysis.samples.popleft()
                     result = await loop.run_in_executor(
-                        executor, analysis.presence.sample, grey, at
+                        executor, analysis.analyse, grey, decoded_at
                     )
-                    await self._report(client, analysis, result)
+                    if result is not None:
+                        await self._report(client, analysis, result)
 
     async def _report(
         self, client: DittoClient, analysis: CameraAnalysis, result: SampleResult

@@ -80,6 +80,7 @@ class Camera(SimDevice):
                 citizen=desk is not None and desk.serving is not None,
                 people=intruders,
                 night=night,
+                at=t,
             )
         passers = 0
         if not night:
@@ -89,7 +90,7 @@ class Camera(SimDevice):
             elif 7 <= hour < 17:
                 # someone walks through now and then: 0–2 people, changing every few minutes
                 passers = (int(t // 240) * 2654435761 + self._salt) % 3
-        return SceneState(self.scene, people=passers + intruders, night=night)
+        return SceneState(self.scene, people=passers + intruders, night=night, at=t)
 
     async def start_incident(self, planned: Planned) -> None:
         if planned.incident.what is IncidentKind.INTRUSION:

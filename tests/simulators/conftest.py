@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,15 +20,41 @@ from twins.registry import Registry
 
 
 def smoke_scenario(tmp_path: Path, namespace: str) -> Scenario:
-    """The bundled smoke scenario with its site renamed to ``namespace`` and free ports."""
+    """The bundled smoke scenario with its site renamed to ``namespace`` and free ports
+    (RTSP and RTP)."""
     text = scenario_path("smoke").read_text(encoding="utf-8").replace("smoke.hcc", namespace)
     path = tmp_path / "smoke.yaml"
     path.write_text(text, encoding="utf-8")
     scenario = load_scenario(path)
     video = scenario.video.model_copy(
-        update={"client_port": free_port(), "source_port": free_port()}
+        update={
+            "client_port": free_port(),
+            "source_port": free_port(),
+            "rtp_start_port": free_udp_range(),
+        }
     )
     return scenario.model_copy(update={"video": video})
+
+
+def free_udp_range(count: int = 200) -> int:
+    """The first of ``count`` consecutive UDP ports on loopback that nothing holds now: an
+    RTSP relay's RTP ports, away from other relays' (the shared 20000 of the default);
+    picked at random, so that two relays asking one after the other get apart."""
+    for _ in range(100):
+        start = random.randrange(21000, 60000 - count, 2)
+        sockets: list[socket.socket] = []
+        try:
+            for port in range(start, start + count):
+                sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                sockets.append(sock)
+                sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            for sock in sockets:
+                sock.close()
+        return start
+    raise RuntimeError("no free range of UDP ports")
 
 
 def provision(broker: Broker, scenario: Scenario) -> dict[str, tuple[str, str]]:

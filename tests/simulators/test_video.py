@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import shutil
 import socket
@@ -13,14 +14,18 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import aiomqtt
+import av
+import numpy as np
 import pytest
+from pydantic import ValidationError
 
 from simulators.runner import run_scenario
 from simulators.scenario import CameraScene, VideoSettings
 from simulators.scenes import SceneState
 from simulators.video import VideoPool
 from tests.services import Broker, free_port, process_alive
-from tests.simulators.conftest import provision, smoke_scenario
+from tests.simulators.conftest import free_udp_range, provision, smoke_scenario
+from twins.capture_stamp import CaptureStamp, read
 from twins.thing_id import ThingId
 
 FFPROBE_TIMEOUT_S = 30.0
@@ -139,6 +144,29 @@ def _announce(source_url: str) -> str:
         return conn.recv(1024).decode().splitlines()[0]
 
 
+# 2026-12-02 23:00 in Asia/Ho_Chi_Minh: a night of the scenario's, hours before the test runs
+SCENARIO_NIGHT = 1_796_227_200.0
+
+
+def decoded_stamps(
+    url: str, count: int, attempts: int = 10
+) -> list[tuple[tuple[int, int], CaptureStamp | None]]:
+    """The size and capture stamp of ``count`` frames decoded from ``url`` (retrying the
+    open while the relay has not yet announced the stream)."""
+    for _ in range(attempts):
+        try:
+            with av.open(url, timeout=(5, 5)) as container:
+                found = []
+                for frame in container.decode(video=0):
+                    grey = np.asarray(frame.to_ndarray(format="gray"), np.uint8)
+                    found.append(((frame.width, frame.height), read(grey)))
+                    if len(found) == count:
+                        return found
+        except (av.FFmpegError, OSError):
+            time.sleep(0.5)
+    raise AssertionError(f"{url} never played {count} frames")
+
+
 @pytest.mark.skipif(shutil.which("rtsp-server-perl") is None, reason="needs rtsp-server-perl")
 @pytest.mark.asyncio
 async def test_a_camera_streams_again_after_a_failed_publish_left_its_path_mounted() -> None:
@@ -162,3 +190,62 @@ async def test_a_camera_streams_again_after_a_failed_publish_left_its_path_mount
     assert probe["streams"] == [
         {"codec_name": "h264", "width": 320, "height": 240, "pix_fmt": "yuv420p"}
     ]
+
+
+@pytest.mark.skipif(shutil.which("rtsp-server-perl") is None, reason="needs rtsp-server-perl")
+@pytest.mark.asyncio
+async def test_a_640x480_stream_carries_each_frames_wall_and_scenario_time() -> None:
+    settings = VideoSettings(
+        width=640,
+        height=480,
+        fps=10,
+        gop_s=1,
+        client_port=free_port(),
+        source_port=free_port(),
+        rtp_start_port=free_udp_range(),
+    )
+    rendered: list[float] = []
+
+    def scene() -> SceneState:  # the scenario's clock at ×60: a minute per frame
+        at = SCENARIO_NIGHT + 60.0 * len(rendered)
+        rendered.append(at)
+        return SceneState(CameraScene.GATE, people=1, night=True, at=at)
+
+    before = time.time()
+    async with VideoPool(settings) as pool:
+        stream = pool.add(ThingId("sim.stamp", "cam-gate-01"), scene)
+        frames = await asyncio.to_thread(decoded_stamps, stream.url, 12)
+    after = time.time()
+    assert {size for size, _ in frames} == {(640, 480)}
+    stamps = [stamp for _, stamp in frames]
+    assert None not in stamps, "a decoded frame lost its capture stamp"
+    scenario = [stamp.scenario for stamp in stamps if stamp is not None]
+    assert set(scenario) <= set(rendered)  # each frame dated by the scene it shows
+    assert all(a < b for a, b in itertools.pairwise(scenario))  # frame by frame
+    assert all(before <= stamp.wall <= after for stamp in stamps if stamp is not None)
+
+
+def test_a_frame_too_narrow_for_the_capture_stamp_is_refused_with_the_way_out() -> None:
+    with pytest.raises(ValidationError, match=r"at least 160 pixels wide.*capture_stamp: false"):
+        VideoSettings(width=128, height=96)
+    assert VideoSettings(width=128, height=96, capture_stamp=False).width == 128
+
+
+@pytest.mark.skipif(shutil.which("rtsp-server-perl") is None, reason="needs rtsp-server-perl")
+@pytest.mark.asyncio
+async def test_two_relays_side_by_side_each_serve_their_camera() -> None:
+    """rtsp-server-perl alone resets its RTP ports to 20000 whenever it has no stream, so
+    a second relay beside a serving one bound the first's ports and served nothing."""
+    first = free_udp_range(40)
+    pools = [
+        VideoSettings(client_port=free_port(), source_port=free_port(), rtp_start_port=start)
+        for start in (first, first + 20)
+    ]
+    scene = SceneState(CameraScene.CORRIDOR, people=1)
+    async with VideoPool(pools[0]) as one, VideoPool(pools[1]) as two:
+        streams = [
+            pool.add(ThingId("sim.pair", f"cam-{i}"), lambda: scene)
+            for i, pool in enumerate((one, two))
+        ]
+        played = [await asyncio.to_thread(decoded_stamps, s.url, 3) for s in streams]
+    assert [len(frames) for frames in played] == [3, 3]

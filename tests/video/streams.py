@@ -1,6 +1,7 @@
 """Real H.264 camera streams for video tests: rtsp-server-perl fed by ffmpeg.
 
-``RtspRelay`` is Debian's rtsp-server-perl on free ports (the relay the simulators use);
+``RtspRelay`` is Debian's rtsp-server-perl on free ports, started as the simulators start
+it (``simulators.video.relay_command``, which keeps its RTP ports apart from another's);
 ``publish`` starts an ffmpeg that encodes a test pattern with libx264 (ultrafast,
 zerolatency: no B-frames, as a camera) and publishes it on a path, so a test can kill the
 "camera" and bring it back. Every process dies with the test process (PR_SET_PDEATHSIG).
@@ -18,7 +19,9 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from simulators.video import relay_command
 from tests.services import free_port, wait_for_port
+from tests.simulators.conftest import free_udp_range
 
 _PR_SET_PDEATHSIG = 1
 
@@ -134,21 +137,12 @@ class RtspRelay:
 def rtsp_relay() -> Iterator[RtspRelay]:
     client_port, source_port = free_port(), free_port()
     process = subprocess.Popen(
-        [
-            "rtsp-server-perl",
-            "--clientport",
-            str(client_port),
-            "--serverport",
-            str(source_port),
-            "--client_listen_address",
-            "127.0.0.1",
-            "--source_listen_address",
-            "127.0.0.1",
-            "--rtp_start_port",
-            str(20000 + (client_port % 20000)),
-            "--loglevel",
-            "1",
-        ],
+        relay_command(
+            client_port=client_port,
+            source_port=source_port,
+            host="127.0.0.1",
+            rtp_start_port=free_udp_range(),
+        ),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
