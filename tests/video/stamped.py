@@ -6,7 +6,7 @@ numpy, burns ``twins.capture_stamp`` into its top rows with the wall clock read 
 time, encodes it with PyAV's libx264 (ultrafast, zerolatency: no B-frames, as a camera;
 a keyframe every ``gop_seconds``) and publishes it over RTSP to the relay's source port.
 It closes its RTSP session on ``stop`` (a TEARDOWN), so the relay serves the path to a
-later publisher again.
+later publisher again, and it reopens a session the relay refused.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ class StampedCamera:
 
     def __enter__(self) -> StampedCamera:
         self._thread.start()
-        if not self._opened.wait(15) or self.error is not None:
+        if not self._opened.wait(20):
             self.stop()
             raise RuntimeError(f"the stamped camera did not publish to {self.source_url}") from (
                 self.error
@@ -83,12 +83,15 @@ class StampedCamera:
         return planes
 
     def _run(self) -> None:
-        try:
-            self._publish()
-        except (av.FFmpegError, OSError) as exc:
-            logger.warning("stamped camera %s: %s", self.source_url, exc)
-            self.error = exc
-            self._opened.set()
+        # a relay that has just opened its port was seen to refuse the first ANNOUNCE
+        # ("Invalid data found when processing input"): try again, as a camera does
+        while not self._stop.is_set():
+            try:
+                self._publish()
+            except (av.FFmpegError, OSError) as exc:
+                logger.warning("stamped camera %s: %s; retrying", self.source_url, exc)
+                self.error = exc
+                self._stop.wait(0.5)
 
     def _publish(self) -> None:
         container = av.open(
