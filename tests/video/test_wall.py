@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -24,9 +25,11 @@ import httpx
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, HttpCredentials, Page, async_playwright
+from pydantic import ValidationError
 
 from citytwin.app import create_app
 from citytwin.cli.video import video_runtime
+from citytwin.console.wall import HubRoutes
 from citytwin.paths import StatePaths
 from citytwin.settings import CitytwinSettings
 from citytwin.stack import Secrets, load_secrets, twin_client
@@ -37,6 +40,7 @@ from twins.definitions import default_policy, thing_for_device
 from twins.kinds import DeviceKind, Sector
 from video.relay import Relay
 from video.service import create_video_app
+from video.settings import VideoSettings
 from video.tokens import TokenSigner
 
 OPERATOR = ("operator", "truc-ban-2026")
@@ -523,3 +527,33 @@ async def test_a_camera_added_while_the_wall_is_open_appears_and_plays_from_its_
         await page.context.close()
         await asyncio.to_thread(shard.stop)
         publisher.stop()
+
+
+def test_shards_route_cameras_by_thing_id_then_site_and_refuse_ambiguous_lists() -> None:
+    shards = VideoSettings.model_validate(
+        {
+            "shards": {
+                "bac": {"url": "http://hub-bac:8091/", "cameras": [f"{HCC}:*"]},
+                "nam": {"url": "https://hub-nam:8092", "cameras": [f"{HCC}:cam-sanh-01"]},
+            }
+        }
+    ).shards
+    routes = HubRoutes.of("http://127.0.0.1:8090/", shards)
+    assert routes.hub_for(f"{HCC}:cam-quay-01") == "http://hub-bac:8091"
+    assert routes.hub_for(f"{HCC}:cam-sanh-01") == "https://hub-nam:8092"
+    assert routes.hub_for(f"{HOSPITAL}:cam-cap-cuu") == "http://127.0.0.1:8090"
+    refusals = [
+        ({"a": {"url": "hub:8091", "cameras": [f"{HCC}:*"]}}, "must start with http"),
+        ({"a": {"url": "http://h:1", "cameras": ["cam 01"]}}, "'cam 01' is neither a thing id"),
+        ({"a": {"url": "http://h:1", "cameras": []}}, "at least 1 item"),
+        (
+            {
+                "a": {"url": "http://h:1", "cameras": [f"{HCC}:*"]},
+                "b": {"url": "http://h:2", "cameras": [f"{HCC}:*"]},
+            },
+            f"'{HCC}:*' is listed by both 'a' and 'b'",
+        ),
+    ]
+    for shards_given, says in refusals:
+        with pytest.raises(ValidationError, match=re.escape(says)):
+            VideoSettings.model_validate({"shards": shards_given})
