@@ -90,6 +90,7 @@ class Tile {
       if (response.status !== 201) throw new Error(response.status + " " + (await response.text()));
       this.session = new URL(response.headers.get("Location"), this.hub + "/").href;
       await pc.setRemoteDescription({ type: "answer", sdp: await response.text() });
+      if (this.removed) { await this.stop(); return; }  // the camera left while connecting
       this.connects += 1;
       this.lastProgress = Date.now();
       this.framesDecoded = 0;
