@@ -509,9 +509,11 @@ async def test_a_camera_added_while_the_wall_is_open_appears_and_plays_from_its_
         assert await heading.inner_text() == "Trường THPT Nguyễn Du Giáo dục · 1 camera"
         tile = page.locator(f'[data-camera="{NEW_CAMERA}"]')
         assert await tile.locator(".name").inner_text() == "Camera cổng trường"
+        sites = await page.locator("section").evaluate_all("all => all.map(s => s.dataset.site)")
+        assert sites == [NEW_SITE, HOSPITAL, HCC]  # by sector, as a fresh page orders them
         await page_until(lambda: signal(page, NEW_CAMERA))
         shot = tmp_path / "camera-wall-new-camera.png"
-        await page.screenshot(path=str(shot))
+        await page.screenshot(path=str(shot), full_page=True)
         keep_screenshot(shot, "camera-wall-new-camera.png")
         other = await frames_increase(page, [f"{HCC}:cam-quay-01"], by=3)
         assert other[f"{HCC}:cam-quay-01"]["connects"] == 1  # the tiles already there went on

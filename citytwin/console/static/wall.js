@@ -250,7 +250,10 @@ function reconcile(sites) {
     let section = main.querySelector(`section[data-site="${CSS.escape(site.site)}"]`);
     if (section === null) {
       section = siteSection(site);
-      if (previousSection) previousSection.after(section); else main.append(section);
+      const first = main.querySelector("section");
+      if (previousSection) previousSection.after(section);
+      else if (first) first.before(section);
+      else main.append(section);
     }
     section.querySelector("h2 small").textContent = site.summary;
     const row = section.querySelector(".tiles");
