@@ -174,6 +174,7 @@ def _mount_wall(
         token_seconds=settings.video.wall_token_seconds,
         kiosk_hours=settings.video.kiosk_token_hours,
         default_language=settings.language,
+        shards=settings.video.shards,
     )
     signer = TokenSigner(secrets.video_token_key)
     app.include_router(wall_router(operator_client, service_client, signer, config, time.time))

@@ -47,6 +47,41 @@ class IceServer(BaseModel):
         return value
 
 
+class HubShard(BaseModel):
+    """One hub process of several, as the camera wall needs to know it: where browsers reach
+    it and which cameras it pulls."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(
+        description="The shard's hub as browsers reach it (its `public_url`), http(s)://…"
+    )
+    cameras: list[str] = Field(
+        min_length=1,
+        description="The cameras it pulls: thing ids, or `namespace:*` for every camera of a"
+        " site (cameras added there later included).",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"shard URL {value!r} must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("cameras")
+    @classmethod
+    def _patterns(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            namespace = pattern.removesuffix(":*")
+            if not (_THING_ID.match(pattern) or _THING_ID.match(f"{namespace}:x")):
+                raise ValueError(
+                    f"camera {pattern!r} is neither a thing id like 'thaibinh.hcc:cam-01' nor"
+                    " a site like 'thaibinh.hcc:*'"
+                )
+        return value
+
+
 class VideoSettings(BaseModel):
     """The camera hub (`citytwin video`): which cameras it pulls, who may watch, limits."""
 
@@ -89,6 +124,12 @@ class VideoSettings(BaseModel):
         default=None,
         description="The hub's URL as browsers reach it (the camera wall's WHEP and camera"
         " list). Default: http://host:port.",
+    )
+    shards: dict[str, HubShard] = Field(
+        default_factory=dict,
+        description="Hubs other than this one, by name, and the cameras each pulls: the camera"
+        " wall plays a camera from the shard that lists it (its thing id, else its"
+        " `namespace:*`), any other from `public_url`.",
     )
     wall_token_seconds: int = Field(
         default=300,
@@ -187,6 +228,19 @@ class VideoSettings(BaseModel):
                 raise ValueError(f"sources: {thing!r} is not a thing id like 'thaibinh.hcc:cam-01'")
             if not url.strip():
                 raise ValueError(f"sources: the URL of {thing!r} is empty")
+        return value
+
+    @field_validator("shards")
+    @classmethod
+    def _one_shard_per_camera(cls, value: dict[str, HubShard]) -> dict[str, HubShard]:
+        owner: dict[str, str] = {}
+        for name, shard in value.items():
+            for pattern in shard.cameras:
+                if pattern in owner:
+                    raise ValueError(
+                        f"shards: {pattern!r} is listed by both {owner[pattern]!r} and {name!r}"
+                    )
+                owner[pattern] = name
         return value
 
     @model_validator(mode="after")

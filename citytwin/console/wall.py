@@ -7,26 +7,60 @@ viewer token for exactly those cameras (``video.tokens``), which the hub accepts
 bearer token. A kiosk link carries such a token, bounded in lifetime, in its URL, so a
 wall screen or a Grafana panel needs no login; its cameras are then read with citytwin's
 own account, limited to those the token lists.
+
+Each tile plays from the hub that pulls its camera (``HubRoutes``, from ``video.shards``):
+the console decides where its operators' tokens are sent, so a twin that anyone may write
+to cannot point a wall at another server.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from twins.client import DittoClient
 from twins.kinds import DeviceKind
+from video.settings import HubShard
 
 CAMERAS = f'eq(attributes/kind,"{DeviceKind.CAMERA.value}")'
 
 
 @dataclass(slots=True, frozen=True)
+class HubRoutes:
+    """Which hub plays a camera: the shard listing its thing id, else its site, else ``default``."""
+
+    default: str
+    by_camera: Mapping[str, str] = field(default_factory=dict)
+    by_site: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, default: str, shards: Mapping[str, HubShard]) -> HubRoutes:
+        by_camera: dict[str, str] = {}
+        by_site: dict[str, str] = {}
+        for shard in shards.values():
+            for pattern in shard.cameras:
+                if pattern.endswith(":*"):
+                    by_site[pattern.removesuffix(":*")] = shard.url
+                else:
+                    by_camera[pattern] = shard.url
+        return cls(default.rstrip("/"), by_camera, by_site)
+
+    def hub_for(self, thing_id: str) -> str:
+        if thing_id in self.by_camera:
+            return self.by_camera[thing_id]
+        return self.by_site.get(thing_id.split(":", 1)[0], self.default)
+
+
+@dataclass(slots=True, frozen=True)
 class WallCamera:
-    """One tile: the camera, its label and the health the hub last wrote to its twin."""
+    """One tile: the camera, its label, the health the hub last wrote to its twin, and the
+    hub that plays it."""
 
     thing_id: str
     label: str
     health: str
+    hub: str
 
 
 @dataclass(slots=True)
@@ -41,6 +75,7 @@ class WallSite:
 
 def load_wall(
     client: DittoClient,
+    routes: HubRoutes,
     *,
     site: str | None = None,
     only: frozenset[str] | None = None,
@@ -71,6 +106,7 @@ def load_wall(
                 thing_id,
                 str(attributes.get("label") or thing_id.split(":", 1)[1]),
                 str(stream.get("health", "unknown")),
+                routes.hub_for(thing_id),
             )
         )
     ordered = sorted(sites.values(), key=lambda block: (block.sector, block.site))

@@ -2,7 +2,8 @@
 
     GET /wall                 the wall (every site the operator may see; with ``site=NS``
                               one site and no navigation, for a wall screen or an iframe)
-    GET /wall/cameras         the same cameras as JSON with a new viewer token
+    GET /wall/cameras         the same cameras as JSON with a new viewer token (the open
+                              page polls it: new cameras appear, removed ones go)
     GET /wall/link?site=NS    a kiosk link: the chrome-less wall with a token in its URL
     GET /wall/wall.js         the page's player code
 
@@ -14,8 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Literal
@@ -26,11 +27,12 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from fastapi.templating import Jinja2Templates
 
-from citytwin.console.wall import WallSite, camera_ids, load_wall
+from citytwin.console.wall import HubRoutes, WallSite, camera_ids, load_wall
 from citytwin.i18n import MESSAGES, Language, text
 from twins.client import DittoClient
 from twins.errors import DittoError, DittoUnauthorizedError
 from video.errors import NotAuthenticatedError
+from video.settings import HubShard
 from video.tokens import TokenSigner
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -55,12 +57,15 @@ WALL_LABELS = (
 
 @dataclass(slots=True, frozen=True)
 class WallConfig:
-    """Where the hub is for browsers, and how long the wall's tokens live."""
+    """Where the hubs are for browsers, how long the wall's tokens live, how often the open
+    page asks for the camera list."""
 
     hub_url: str
     token_seconds: int
     kiosk_hours: int
     default_language: Language
+    shards: Mapping[str, HubShard] = field(default_factory=dict)
+    list_seconds: float = 5.0
 
 
 @dataclass(slots=True, frozen=True)
@@ -82,6 +87,7 @@ def wall_router(
 ) -> APIRouter:
     """The wall's routes; ``service_client`` reads the cameras a kiosk token lists."""
     router = APIRouter(tags=["console"])
+    routes = HubRoutes.of(config.hub_url, config.shards)
 
     async def view(
         credentials: HTTPBasicCredentials | None,
@@ -97,7 +103,7 @@ def wall_router(
 
             def read_listed() -> list[WallSite]:
                 with service_client() as client:
-                    return load_wall(client, site=site, only=frozenset(grant.cams))
+                    return load_wall(client, routes, site=site, only=frozenset(grant.cams))
 
             return WallView(await _read(read_listed, language), token, grant.exp, kiosk=True)
         if credentials is None:
@@ -106,7 +112,7 @@ def wall_router(
 
         def read_own() -> list[WallSite]:
             with client_factory(user, password) as client:
-                return load_wall(client, site=site)
+                return load_wall(client, routes, site=site)
 
         sites = await _read(read_own, language)
         lifetime = config.token_seconds
@@ -134,12 +140,12 @@ def wall_router(
         switch |= {"site": site} if site else {}
         switch |= {"token": token} if token else {}
         page = {
-            "hub": config.hub_url.rstrip("/"),
             "token": seen.token,
             "expires": seen.expires,
             "now": int(clock()),
             "kiosk": seen.kiosk,
-            "refresh": f"/wall/cameras?{urlencode(_query(site, token))}",
+            "refresh": f"/wall/cameras?{urlencode(_query(site, token) | {'lang': language})}",
+            "listEvery": config.list_seconds,
             "labels": {key: text(key, language) for key in WALL_LABELS},
         }
         return TEMPLATES.TemplateResponse(
@@ -162,13 +168,15 @@ def wall_router(
         credentials: Annotated[HTTPBasicCredentials | None, Depends(OPTIONAL_BASIC)],
         site: Annotated[str | None, Query(description="one site (namespace)")] = None,
         token: Annotated[str | None, Query(description="a kiosk link's token")] = None,
+        lang: Annotated[Literal["vi", "en"] | None, Query(description="vi or en")] = None,
     ) -> JSONResponse:
-        seen = await view(credentials, token, site, config.default_language)
+        language: Language = lang or config.default_language
+        seen = await view(credentials, token, site, language)
         return JSONResponse(
             {
                 "token": seen.token,
                 "expires": seen.expires,
-                "sites": [asdict(block) for block in seen.sites],
+                "sites": [asdict(block) | _summary(block, language) for block in seen.sites],
             },
             headers={"Cache-Control": "no-store"},
         )
@@ -198,6 +206,13 @@ def wall_router(
         return FileResponse(WALL_JS, media_type="text/javascript")
 
     return router
+
+
+def _summary(block: WallSite, language: Language) -> dict[str, str]:
+    """A site's heading detail as the page shows it: sector and camera count, translated."""
+    sector = text(block.sector, language) if block.sector in MESSAGES else block.sector
+    count = text("camera_count", language, count=len(block.cameras))
+    return {"summary": f"{sector} · {count}"}
 
 
 def _query(site: str | None, token: str | None) -> dict[str, str]:

@@ -12,16 +12,24 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-from collections.abc import AsyncIterator
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import numpy as np
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page, async_playwright
 
-from tests.video.conftest import TOKEN, Hub
+from tests.services import free_port, serve_in_thread
+from tests.video.conftest import TOKEN, Hub, video_settings
+from tests.video.stamped import StampedCamera
+from tests.video.streams import RtspRelay
+from twins.capture_stamp import CaptureStamp, burn, cell_size, strip_height
+from video.service import VideoRuntime, create_video_app
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
@@ -133,3 +141,93 @@ async def test_three_chromium_viewers_play_at_once_and_end_cleanly(
         assert hub.relay.sessions == {}
     finally:
         await context.close()
+
+
+CAPTURE_STAMP_JS = (
+    Path(__file__).resolve().parents[2] / "citytwin" / "console" / "static" / "capture_stamp.js"
+)
+STAMPED = "test.stamped:cam-01"
+# every presented frame's stamp, read in requestVideoFrameCallback, with the page's clock
+READ_STAMPS = """async (count) => {
+  const video = document.getElementById("video");
+  const seen = [];
+  await new Promise((resolve) => {
+    const onFrame = () => {
+      const stamp = window.captureStamp.read(video);
+      seen.push({ stamp, now: Date.now() });
+      if (seen.length >= count) resolve(); else video.requestVideoFrameCallback(onFrame);
+    };
+    video.requestVideoFrameCallback(onFrame);
+  });
+  return seen;
+}"""
+
+
+@pytest.fixture
+def stamped_hub(relay_server: RtspRelay) -> Iterator[Hub]:
+    """A hub pulling a camera whose frames carry their capture time (no twins: a token)."""
+    path = f"stamped-{uuid.uuid4().hex[:8]}"
+    with StampedCamera(f"rtsp://127.0.0.1:{relay_server.source_port}/{path}"):
+        relay_server.wait_published(path)
+        runtime = VideoRuntime(
+            settings=video_settings(sources={STAMPED: relay_server.url(path)}),
+            cameras=[STAMPED],
+        )
+        app = create_video_app(runtime)
+        with serve_in_thread(app, free_port()) as url:
+            yield Hub(url, app.state.relay, STAMPED)
+
+
+@pytest.mark.asyncio
+async def test_chromium_reads_each_frames_capture_time_from_the_picture(
+    stamped_hub: Hub, browser: Browser
+) -> None:
+    started = time.time()
+    context = await browser.new_context()
+    try:
+        page = await context.new_page()
+        await page.goto(player_url(stamped_hub, token=TOKEN), timeout=30_000)
+        await frames_keep_increasing(page, by=5)
+        await page.add_script_tag(path=str(CAPTURE_STAMP_JS))
+        async with asyncio.timeout(PLAY_WITHIN_S):
+            seen: list[dict[str, Any]] = await page.evaluate(READ_STAMPS, 20)
+        stamps = [frame["stamp"] for frame in seen]
+        assert None not in stamps, f"unreadable stamps: {seen}"
+        walls = [stamp["wall"] for stamp in stamps]
+        assert walls == sorted(walls)
+        assert len(set(walls)) == len(walls)  # each presented frame is a newer picture
+        assert all(started <= stamp["wall"] for stamp in stamps)  # drawn in this run
+        assert all(frame["stamp"]["wall"] * 1000 <= frame["now"] for frame in seen)
+        assert all(stamp["scenario"] == stamp["wall"] for stamp in stamps)
+        await page.evaluate("window.whepStop()")
+    finally:
+        await context.close()
+
+
+@pytest.mark.asyncio
+async def test_the_page_reads_what_python_burns_and_refuses_a_damaged_stamp(
+    browser: Browser,
+) -> None:
+    width, height = 320, 240
+    picture = np.full((height, width, 3), 90, dtype=np.uint8)
+    burn(picture, CaptureStamp(wall=1_796_300_000.123, scenario=1_590_000_000.5))
+    strip = strip_height(width)
+    rgba = np.dstack([picture, np.full((height, width), 255, np.uint8)])[:strip]
+    page = await browser.new_page()
+    try:
+        await page.add_script_tag(path=str(CAPTURE_STAMP_JS))
+        decode = "([pixels, w, h]) => window.captureStamp.decode(pixels, w, h)"
+        read = await page.evaluate(decode, [rgba.reshape(-1).tolist(), width, strip])
+        assert read == {"wall": 1_796_300_000.123, "scenario": 1_590_000_000.5}
+        cell = cell_size(width)
+        damaged = rgba.copy()
+        damaged[:cell, 20 * cell : 21 * cell, :3] ^= 255  # one payload bit flipped
+        assert await page.evaluate(decode, [damaged.reshape(-1).tolist(), width, strip]) is None
+        blank = np.zeros_like(rgba)
+        assert await page.evaluate(decode, [blank.reshape(-1).tolist(), width, strip]) is None
+        crc = await page.evaluate(
+            "() => window.captureStamp.crc16xmodem([...'123456789'].map((c) => c.charCodeAt(0)))"
+        )
+        assert crc == 0x31C3  # the CRC-16/XMODEM check value
+    finally:
+        await page.close()

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -24,18 +25,22 @@ import httpx
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, HttpCredentials, Page, async_playwright
+from pydantic import ValidationError
 
 from citytwin.app import create_app
 from citytwin.cli.video import video_runtime
+from citytwin.console.wall import HubRoutes
 from citytwin.paths import StatePaths
 from citytwin.settings import CitytwinSettings
 from citytwin.stack import Secrets, load_secrets, twin_client
 from tests.services import free_port, serve_in_thread, wait_until
 from tests.video.streams import Publisher, RtspRelay, have_rtsp
 from tests.video.test_browser import CHROMIUM, CHROMIUM_FLAGS, keep_screenshot
-from twins.definitions import default_policy
+from twins.definitions import default_policy, thing_for_device
+from twins.kinds import DeviceKind, Sector
 from video.relay import Relay
 from video.service import create_video_app
+from video.settings import VideoSettings
 from video.tokens import TokenSigner
 
 OPERATOR = ("operator", "truc-ban-2026")
@@ -61,6 +66,8 @@ sites:
     devices:
       - {{name: cam-cap-cuu, kind: camera, label: "Camera khoa Cấp cứu"}}
 """
+NEW_SITE = "test.wall.thpt"
+NEW_CAMERA = f"{NEW_SITE}:cam-cong-01"
 PLAY_WITHIN_S = 30.0
 SIGNAL_WITHIN_S = 30.0
 
@@ -74,9 +81,12 @@ class HubServer:
     """The hub as `citytwin video` configures it (same state dir, hence the same token key),
     served on ``port``; a test may stop it and start it again on the same port."""
 
-    def __init__(self, settings: CitytwinSettings, port: int) -> None:
+    def __init__(
+        self, settings: CitytwinSettings, port: int, cameras: list[str] | None = None
+    ) -> None:
         # no InfluxDB in these tests
-        self.runtime = dataclasses.replace(video_runtime(settings, []), influx_url=None)
+        runtime = video_runtime(settings, cameras or [])
+        self.runtime = dataclasses.replace(runtime, influx_url=None)
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.relay: Relay | None = None
@@ -115,6 +125,7 @@ class Stack:
     publishers: dict[str, Publisher]
     settings: CitytwinSettings
     secrets: Secrets
+    shard_port: int
 
     @property
     def hub(self) -> str:
@@ -144,7 +155,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, relay_server: RtspRelay) -> 
     # the session's one RTSP relay: a second rtsp-server-perl beside it was seen to serve
     # no stream to the hub (every open timed out)
     rtsp = relay_server
-    http_port, hub_port = free_port(), free_port()
+    http_port, hub_port, shard_port = free_port(), free_port(), free_port()
     settings = CitytwinSettings.model_validate(
         {
             "state_dir": str(state),
@@ -163,6 +174,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory, relay_server: RtspRelay) -> 
                 "read_timeout_seconds": 2.0,
                 "reconnect_max_seconds": 2.0,
                 "twin_refresh_seconds": 2.0,
+                # a second hub for a site that has no camera yet (started by a test)
+                "shards": {
+                    "moi": {"url": f"http://127.0.0.1:{shard_port}", "cameras": [f"{NEW_SITE}:*"]}
+                },
             },
         }
     )
@@ -184,7 +199,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, relay_server: RtspRelay) -> 
             hub.stop()
             hub.start()
         try:
-            yield Stack(console, hub, rtsp, publishers, settings, secrets)
+            yield Stack(console, hub, rtsp, publishers, settings, secrets, shard_port)
         finally:
             hub.stop()
             for publisher in publishers.values():
@@ -443,3 +458,104 @@ def test_the_overview_links_to_the_wall_in_its_language(stack: Stack) -> None:
     assert '<a href="/wall?lang=vi">Màn hình camera</a>' in overview
     english = httpx.get(stack.console + "/", params={"lang": "en"}, auth=OPERATOR, timeout=10)
     assert '<a href="/wall?lang=en">Camera wall</a>' in english.text
+
+
+async def has_tile(page: Page, camera: str) -> bool:
+    return camera in await tiles(page)
+
+
+async def has_no_tile(page: Page, camera: str) -> bool:
+    return not await has_tile(page, camera)
+
+
+@pytest.mark.asyncio
+async def test_a_camera_added_while_the_wall_is_open_appears_and_plays_from_its_shard(
+    stack: Stack, browser: Browser, tmp_path: Path
+) -> None:
+    page = await wall_page(browser, stack.console + "/wall")
+    shard = HubServer(stack.settings, stack.shard_port, cameras=[NEW_CAMERA])
+    path = stack.path(NEW_CAMERA)
+    publisher = stack.rtsp.publish(path)
+    try:
+        await frames_increase(page, [f"{HCC}:cam-quay-01"], by=3)
+        await page.evaluate("window.notReloaded = true")
+        assert not await has_tile(page, NEW_CAMERA)
+        assert await page.locator(f'section[data-site="{NEW_SITE}"]').count() == 0
+
+        stack.rtsp.wait_published(path)
+        thing = thing_for_device(
+            NEW_CAMERA,
+            DeviceKind.CAMERA,
+            NEW_SITE,
+            Sector.EDUCATION,
+            {"siteName": "Trường THPT Nguyễn Du", "label": "Camera cổng trường"},
+        )
+        thing["features"]["stream"]["properties"]["url"] = stack.rtsp.url(path)
+        with twin_client(stack.settings, stack.secrets.twins) as client:
+            client.put_policy(
+                default_policy(NEW_CAMERA, "nginx:citytwin", readers=(f"nginx:{OPERATOR[0]}",))
+            )
+            client.put_thing(thing)
+        await asyncio.to_thread(shard.start)
+
+        await page_until(lambda: has_tile(page, NEW_CAMERA))
+        played = await frames_increase(page, [NEW_CAMERA], by=5)
+        assert played[NEW_CAMERA]["hub"] == shard.url
+        assert played[NEW_CAMERA]["codec"] == "video/H264"
+        assert shard.relay is not None
+        assert [s.viewer for s in shard.relay.sessions.values()] == ["wall:operator"]
+        assert all(s.camera != NEW_CAMERA for s in stack.relay.sessions.values())
+        heading = page.locator(f'section[data-site="{NEW_SITE}"] h2')
+        assert await heading.inner_text() == "Trường THPT Nguyễn Du Giáo dục · 1 camera"
+        tile = page.locator(f'[data-camera="{NEW_CAMERA}"]')
+        assert await tile.locator(".name").inner_text() == "Camera cổng trường"
+        sites = await page.locator("section").evaluate_all("all => all.map(s => s.dataset.site)")
+        assert sites == [NEW_SITE, HOSPITAL, HCC]  # by sector, as a fresh page orders them
+        await page_until(lambda: signal(page, NEW_CAMERA))
+        shot = tmp_path / "camera-wall-new-camera.png"
+        await page.screenshot(path=str(shot), full_page=True)
+        keep_screenshot(shot, "camera-wall-new-camera.png")
+        other = await frames_increase(page, [f"{HCC}:cam-quay-01"], by=3)
+        assert other[f"{HCC}:cam-quay-01"]["connects"] == 1  # the tiles already there went on
+
+        with twin_client(stack.settings, stack.secrets.twins) as client:
+            client.delete(NEW_CAMERA)
+        await page_until(lambda: has_no_tile(page, NEW_CAMERA))
+        await wait_until(lambda: shard.relay is not None and shard.relay.sessions == {}, 10)
+        assert await page.locator(f'section[data-site="{NEW_SITE}"]').count() == 0
+        assert await page.evaluate("window.notReloaded") is True
+    finally:
+        await page.evaluate("window.wall.stop()")
+        await page.context.close()
+        await asyncio.to_thread(shard.stop)
+        publisher.stop()
+
+
+def test_shards_route_cameras_by_thing_id_then_site_and_refuse_ambiguous_lists() -> None:
+    shards = VideoSettings.model_validate(
+        {
+            "shards": {
+                "bac": {"url": "http://hub-bac:8091/", "cameras": [f"{HCC}:*"]},
+                "nam": {"url": "https://hub-nam:8092", "cameras": [f"{HCC}:cam-sanh-01"]},
+            }
+        }
+    ).shards
+    routes = HubRoutes.of("http://127.0.0.1:8090/", shards)
+    assert routes.hub_for(f"{HCC}:cam-quay-01") == "http://hub-bac:8091"
+    assert routes.hub_for(f"{HCC}:cam-sanh-01") == "https://hub-nam:8092"
+    assert routes.hub_for(f"{HOSPITAL}:cam-cap-cuu") == "http://127.0.0.1:8090"
+    refusals = [
+        ({"a": {"url": "hub:8091", "cameras": [f"{HCC}:*"]}}, "must start with http"),
+        ({"a": {"url": "http://h:1", "cameras": ["cam 01"]}}, "'cam 01' is neither a thing id"),
+        ({"a": {"url": "http://h:1", "cameras": []}}, "at least 1 item"),
+        (
+            {
+                "a": {"url": "http://h:1", "cameras": [f"{HCC}:*"]},
+                "b": {"url": "http://h:2", "cameras": [f"{HCC}:*"]},
+            },
+            f"'{HCC}:*' is listed by both 'a' and 'b'",
+        ),
+    ]
+    for shards_given, says in refusals:
+        with pytest.raises(ValidationError, match=re.escape(says)):
+            VideoSettings.model_validate({"shards": shards_given})
