@@ -2,7 +2,7 @@
 
 A camera is analysed while its twin's ``features/zones/properties/zones`` holds at least
 one valid zone: its source then gets a frame sink (and decodes, see ``video.source``).
-The sink keeps one sample per ``1 / presence.sample_fps`` seconds — the luma plane of the
+The source hands on a sample every ``1 / presence.sample_fps`` s — the luma plane of the
 ``yuv420p`` frame, copied on the event loop (a grey picture for free, and no frame shared
 with viewers is reformatted) — in a bounded queue per camera that drops the oldest. One
 worker thread runs ``analytics.presence.camera.CameraPresence`` on the samples (OpenCV
@@ -77,16 +77,13 @@ class CameraAnalysis:
     samples: deque[tuple[float, Grey]]
     wake: asyncio.Event
     period: float
-    last_sample: float = float("-inf")
     dropped: int = 0
     written: dict[str, Any] = field(default_factory=dict)
 
     def __call__(self, frame: VideoFrame) -> None:
-        """The frame sink (event loop): keep one frame per period, drop the oldest."""
+        """The sample sink (event loop; the source picks one frame per period): queue it,
+        dropping the oldest."""
         at = time.time()
-        if at - self.last_sample < self.period:
-            return
-        self.last_sample = at
         if len(self.samples) == self.samples.maxlen:
             self.dropped += 1
         self.samples.append((at, luma(frame)))
@@ -221,7 +218,7 @@ class PresenceAnalytics:
                 1 / self.settings.sample_fps,
             )
             self.cameras[camera] = analysis
-            self.sources[camera].add_frame_sink(analysis)
+            self.sources[camera].add_frame_sink(analysis, every=analysis.period)
             logger.info("%s: presence in %d zones", camera, len(zones))
         elif analysis is not None:
             await loop.run_in_executor(executor, analysis.presence.set_zones, zones)
