@@ -90,6 +90,13 @@ class CameraAnalysis:
         self.wake.set()
 
 
+def analyse_all(
+    batch: list[tuple[CameraAnalysis, float, Grey]],
+) -> list[tuple[CameraAnalysis, SampleResult]]:
+    """Analyse samples of several cameras in one go (the worker thread)."""
+    return [(analysis, analysis.presence.sample(grey, at)) for analysis, at, grey in batch]
+
+
 def reading_json(reading: ZoneReading) -> dict[str, Any]:
     return {
         "type": reading.type.value,
@@ -237,13 +244,17 @@ class PresenceAnalytics:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            for analysis in list(self.cameras.values()):
-                while analysis.samples:
-                    at, grey = analysis.samples.popleft()
-                    result = await loop.run_in_executor(
-                        executor, analysis.presence.sample, grey, at
-                    )
-                    await self._report(client, analysis, result)
+            # every waiting sample in one hand-over: with ~100 cameras, a round trip to the
+            # worker per sample waited more for the GIL than a quiet camera's analysis
+            # takes, and samples were dropped (benchmarks/presence_mix_bench.py)
+            batch = [
+                (analysis, *analysis.samples.popleft())
+                for analysis in list(self.cameras.values())
+                for _ in range(len(analysis.samples))
+            ]
+            results = await loop.run_in_executor(executor, analyse_all, batch)
+            for analysis, result in results:
+                await self._report(client, analysis, result)
 
     async def _report(
         self, client: DittoClient, analysis: CameraAnalysis, result: SampleResult
