@@ -290,6 +290,7 @@ class CameraSource:
             context.thread_type = "SLICE"  # frame threads would hold each picture back
             self._post(self._opened, codec, extradata, context.width, context.height)
             decoder_primed = False
+            gap = False
             plan: SamplePlan | None = None
             # this thread's own GOP (the packets as demuxed), to start decoding at once
             recent: list[av.Packet[Any]] = []
@@ -329,11 +330,17 @@ class CameraSource:
                     decoder_primed = False
                     continue
                 wanted = plan.wants(keyframe, at) if plan is not None else True
-                if not decoder_primed:  # a sink joined: decode the GOP, hand on its last picture
+                gap = gap and not keyframe
+                if not decoder_primed or (every_frame and gap):
+                    # a sink joined, or one wants every frame where packets were skipped:
+                    # decode the GOP so far, hand on its last picture
                     if recent:
                         decoder_primed = self._decode(context, recent, plan, every_frame, True)
+                        gap = False
                 elif wanted or every_frame:
                     decoder_primed = self._decode(context, [packet], plan, every_frame, False)
+                else:
+                    gap = True  # the decoder has not seen every packet since the keyframe
         finally:
             container.close()
 
