@@ -349,7 +349,7 @@ class Bench:
             "password": SERVICE_PASSWORD,
             "port": free_port(),
             "presence": presence,
-            "settle": 120,
+            "settle": 60,
             "warmup": warmup,
             "seconds": seconds,
             "out": str(out),

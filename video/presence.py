@@ -244,9 +244,8 @@ class PresenceAnalytics:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            # every waiting sample in one hand-over: with ~100 cameras, a round trip to the
-            # worker per sample waited more for the GIL than a quiet camera's analysis
-            # takes, and samples were dropped (benchmarks/presence_mix_bench.py)
+            # every waiting sample in one hand-over: beside ~100 camera threads each round
+            # trip to the worker waits for the GIL, and a quiet camera's analysis is ~1 ms
             batch = [
                 (analysis, *analysis.samples.popleft())
                 for analysis in list(self.cameras.values())
