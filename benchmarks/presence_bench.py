@@ -1,6 +1,7 @@
 """What presence analytics costs per camera, and how right it is.
 
     .venv/bin/python benchmarks/presence_bench.py [--cameras 95] [--seconds 120]
+        [--detect-width 640] [--no-capacity]
 
 Capacity: ``--cameras`` cameras (the ``thaibinh`` scenario has 95) analysed in one thread
 (one core) at 1 sample/s of scenario time, 320x240 frames from the simulators' renderer
@@ -11,7 +12,8 @@ with sensor noise. CPU time (``time.process_time``) per sample of ``CameraPresen
 - seated: the officer at the desk, still (detection every ``recheck_seconds``);
 - busy: the officer comes and goes every sample (detection on every sample).
 
-Decoding the streams is the hub's cost, not counted here (see video_bench.py).
+Decoding the streams is the hub's cost, not counted here; the hub with presence on,
+decoding and analysing 95 RTSP streams as a mix, is measured by presence_mix_bench.py.
 
 Accuracy, against the scenes' ground truth:
 
@@ -53,6 +55,9 @@ NEGATIVES = (
     "cell.png", "ihc.png", "microaneurysms.png", "phantom.png", "color.png",
 )  # fmt: skip
 
+SETTINGS = PresenceSettings()
+"""The ``video.presence`` settings measured (defaults; ``--detect-width`` changes one)."""
+
 # 30 minutes of a desk camera: the officer away for 5 min (officer_absent) and on a 2 min break
 DESK_TRUTH = [Interval(0, 600), Interval(900, 1500), Interval(1620, 1800)]
 # 30 minutes of a school gate at night: two intrusions
@@ -62,7 +67,7 @@ GATE_TRUTH = [Interval(300, 480), Interval(1200, 1260)]
 def cpu_per_sample(scene: str, truth: list[Interval], cameras: int, seconds: float) -> float:
     """Mean CPU seconds per sample over ``cameras`` cameras of the scene."""
     zone = DESK_ZONE if scene == "desk" else GATE_ZONE
-    settings = PresenceSettings()
+    settings = SETTINGS
     detector = PersonDetector(settings.detect_width, settings.hog_threshold)
     streams = [
         (
@@ -114,7 +119,7 @@ def intervals(changes: list[ZoneChange], end: float) -> list[Interval]:
 
 def score(name: str, scene: str, zone: Zone, truth: list[Interval], start: float) -> None:
     seconds = 1800.0
-    presence = CameraPresence([zone], PresenceSettings())
+    presence = CameraPresence([zone], SETTINGS)
     changes: list[ZoneChange] = []
     tp = fp = fn = 0
     for at, grey in frames(truth, seconds=seconds, start=start, scene=scene):
@@ -151,7 +156,7 @@ def score(name: str, scene: str, zone: Zone, truth: list[Interval], start: float
 
 def photos() -> None:
     folder = Path(skimage.__file__).parent / "data"
-    detector = PersonDetector()
+    detector = PersonDetector(SETTINGS.detect_width, SETTINGS.hog_threshold)
     found = {}
     for name in POSITIVES + NEGATIVES:
         image = cv2.imread(str(folder / name), cv2.IMREAD_GRAYSCALE)
@@ -166,11 +171,17 @@ def photos() -> None:
 
 
 def main() -> None:
+    global SETTINGS
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cameras", type=int, default=95)
     parser.add_argument("--seconds", type=float, default=120.0)
+    parser.add_argument("--detect-width", type=int, default=SETTINGS.detect_width)
+    parser.add_argument("--no-capacity", action="store_true", help="accuracy only")
     args = parser.parse_args()
-    capacity(args.cameras, args.seconds)
+    SETTINGS = SETTINGS.model_copy(update={"detect_width": args.detect_width})
+    print(f"video.presence.detect_width = {SETTINGS.detect_width}")
+    if not args.no_capacity:
+        capacity(args.cameras, args.seconds)
     print("accuracy (30 min of scenario time per scene, 1 sample/s)")
     score("desk, officer_absent 600-900 s", "desk", DESK_ZONE, DESK_TRUTH, MORNING)
     night = MORNING + 15 * 3600

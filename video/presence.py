@@ -2,7 +2,7 @@
 
 A camera is analysed while its twin's ``features/zones/properties/zones`` holds at least
 one valid zone: its source then gets a frame sink (and decodes, see ``video.source``).
-The sink keeps one sample per ``1 / presence.sample_fps`` seconds — the luma plane of the
+The source hands on a sample every ``1 / presence.sample_fps`` s — the luma plane of the
 ``yuv420p`` frame, copied on the event loop (a grey picture for free, and no frame shared
 with viewers is reformatted) — in a bounded queue per camera that drops the oldest. One
 worker thread runs ``analytics.presence.camera.CameraPresence`` on the samples (OpenCV
@@ -85,7 +85,6 @@ class CameraAnalysis:
     """(decode time, luma) of the samples waiting for the worker."""
     wake: asyncio.Event
     period: float
-    last_sample: float = float("-inf")
     dropped: int = 0
     written: dict[str, Any] = field(default_factory=dict)
     clock: CaptureClock = field(default_factory=CaptureClock)
@@ -97,15 +96,26 @@ class CameraAnalysis:
         return None if at is None else self.presence.sample(grey, at)
 
     def __call__(self, frame: VideoFrame) -> None:
-        """The frame sink (event loop): keep one frame per period, drop the oldest."""
+        """The sample sink (event loop; the source picks one frame per period): queue it,
+        dropping the oldest."""
         at = time.time()
-        if at - self.last_sample < self.period:
-            return
-        self.last_sample = at
         if len(self.samples) == self.samples.maxlen:
             self.dropped += 1
         self.samples.append((at, luma(frame)))
         self.wake.set()
+
+
+def analyse_all(
+    batch: list[tuple[CameraAnalysis, float, Grey]],
+) -> list[tuple[CameraAnalysis, SampleResult]]:
+    """Analyse samples of several cameras in one go (the worker thread), each dated by its
+    capture stamp; a sample whose damaged stamp makes it unusable gives no result."""
+    results = []
+    for analysis, decoded_at, grey in batch:
+        result = analysis.analyse(grey, decoded_at)
+        if result is not None:
+            results.append((analysis, result))
+    return results
 
 
 def reading_json(reading: ZoneReading) -> dict[str, Any]:
@@ -236,7 +246,7 @@ class PresenceAnalytics:
                 1 / self.settings.sample_fps,
             )
             self.cameras[camera] = analysis
-            self.sources[camera].add_frame_sink(analysis)
+            self.sources[camera].add_frame_sink(analysis, every=analysis.period)
             logger.info("%s: presence in %d zones", camera, len(zones))
         elif analysis is not None:
             await loop.run_in_executor(executor, analysis.presence.set_zones, zones)
@@ -255,14 +265,16 @@ class PresenceAnalytics:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            for analysis in list(self.cameras.values()):
-                while analysis.samples:
-                    decoded_at, grey = analysis.samples.popleft()
-                    result = await loop.run_in_executor(
-                        executor, analysis.analyse, grey, decoded_at
-                    )
-                    if result is not None:
-                        await self._report(client, analysis, result)
+            # every waiting sample in one hand-over: beside ~100 camera threads each round
+            # trip to the worker waits for the GIL, and a quiet camera's analysis is ~1 ms
+            batch = [
+                (analysis, *analysis.samples.popleft())
+                for analysis in list(self.cameras.values())
+                for _ in range(len(analysis.samples))
+            ]
+            results = await loop.run_in_executor(executor, analyse_all, batch)
+            for analysis, result in results:
+                await self._report(client, analysis, result)
 
     async def _report(
         self, client: DittoClient, analysis: CameraAnalysis, result: SampleResult

@@ -29,6 +29,51 @@ class RtspTransport(StrEnum):
     TCP = "tcp"
 
 
+class AnalyticsDecoding(StrEnum):
+    """What the hub decodes of a camera that only analytics watches (no transcoding viewer)."""
+
+    SAMPLED = "sampled"
+    """The packets the samples need: a keyframe, and the frames up to a sample due before
+    the next keyframe (only keyframes when they come at least once per sample period)."""
+    EVERY_FRAME = "every_frame"
+    """Every frame, handing on only the samples (for a codec or camera whose keyframes
+    cannot be trusted)."""
+
+
+class DecodingSettings(BaseModel):
+    """How the hub decodes for analytics (``video.decoding``; docs/video.md#cost-and-accuracy)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    analytics: AnalyticsDecoding = Field(
+        default=AnalyticsDecoding.SAMPLED,
+        description="`sampled`: decode only what the samples need; `every_frame`: decode"
+        " every frame and hand on only the samples.",
+    )
+    threads: int = Field(
+        default=1,
+        ge=1,
+        le=16,
+        description="Decoder threads per camera (slice threads). 1: a camera's pictures are"
+        " small and the hub has a thread per camera already; FFmpeg's automatic count adds"
+        " threads per camera and saves nothing at 320x240.",
+    )
+    sample_slack: float = Field(
+        default=0.25,
+        ge=0,
+        lt=1,
+        description="Share of a sample period a sample may come before it is due (so a"
+        " keyframe that arrives a little early still counts).",
+    )
+    keyframe_wait: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Share of a sample period a sample may come late when it then falls on"
+        " the next keyframe, so the frames before it are not decoded.",
+    )
+
+
 class IceServer(BaseModel):
     """A STUN or TURN server (the fields of WebRTC's ``RTCIceServer``)."""
 
@@ -206,6 +251,10 @@ class VideoSettings(BaseModel):
         default=15.0,
         gt=0,
         description="A viewer whose ICE/DTLS has not connected after this is closed.",
+    )
+    decoding: DecodingSettings = Field(
+        default_factory=DecodingSettings,
+        description="How pictures are decoded for analytics (docs/video.md#cost-and-accuracy).",
     )
     presence: PresenceSettings = Field(
         default_factory=PresenceSettings,

@@ -6,8 +6,12 @@ where ``CameraSource`` keeps the GOP and passes each packet to its packet sinks 
 tracks). Frames are decoded — in the same thread, once, as ``yuv420p`` — only while a
 frame sink (a transcoding viewer, analytics) is attached, starting with the thread's own
 copy of the current GOP so the first picture comes at once: a camera forwarded as H.264 is
-never decoded. ``yuv420p`` matters: aiortc's encoders reformat any other format in their
-own threads, and a frame shared by two viewers then crashes them (aiortc #767/#1206).
+never decoded. A sink that wants samples (analytics, ``add_frame_sink(sink, every=…)``)
+gets one picture per period, chosen in this thread, and while no sink wants every frame
+only the packets those samples need are decoded (``video.sampling``, ``video.decoding``
+settings); the other pictures never reach the event loop. ``yuv420p`` matters: aiortc's
+encoders reformat any other format in their own threads, and a frame shared by two
+viewers then crashes them (aiortc #767/#1206).
 
 A read that waits longer than ``read_timeout_seconds`` ends the attempt; the stream is
 down until a packet arrives again. Files are read at their own pace (as ``ffmpeg -re``)
@@ -23,6 +27,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +46,8 @@ from video.packets import (
     nal_types,
     with_parameter_sets,
 )
-from video.settings import RtspTransport, VideoSettings
+from video.sampling import SamplePlan
+from video.settings import AnalyticsDecoding, RtspTransport, VideoSettings
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +99,11 @@ class CameraSource:
         self._loop = loop
         self._packet_sinks: list[PacketSink] = []
         self._frame_sinks: list[FrameSink] = []
+        self._sample_sinks: list[tuple[FrameSink, float]] = []
+        self._sample_period: float | None = None
+        """The shortest period of the sample sinks (read by the puller thread)."""
+        self.samples = 0
+        """Pictures handed to the sample sinks."""
         self._stop = threading.Event()
         self._url_changed = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"camera {thing_id}", daemon=True)
@@ -107,6 +118,7 @@ class CameraSource:
         self._sampled = (time.monotonic(), 0, 0)
         self._last_health: StreamHealth | None = None
         self._codec_known = asyncio.Event()
+        self._plan: SamplePlan | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -147,17 +159,34 @@ class CameraSource:
         if sink in self._packet_sinks:
             self._packet_sinks.remove(sink)
 
-    def add_frame_sink(self, sink: FrameSink) -> None:
-        """Attach ``sink`` and decode from the next keyframe on (shared ``yuv420p`` frames)."""
-        self._frame_sinks.append(sink)
+    def add_frame_sink(self, sink: FrameSink, every: float | None = None) -> None:
+        """Attach ``sink`` to the decoded pictures (shared ``yuv420p`` frames): every one,
+        or — ``every`` seconds — one sample per period (the shortest period asked by any
+        sink; each sample goes to every sample sink)."""
+        if every is None:
+            self._frame_sinks.append(sink)
+            return
+        if every <= 0:
+            raise ValueError(f"{self.thing_id}: a sample period must be positive, not {every}")
+        self._sample_sinks.append((sink, every))
+        self._sample_period = min(period for _, period in self._sample_sinks)
 
     def remove_frame_sink(self, sink: FrameSink) -> None:
         if sink in self._frame_sinks:
             self._frame_sinks.remove(sink)
+        self._sample_sinks = [(s, period) for s, period in self._sample_sinks if s != sink]
+        periods = [period for _, period in self._sample_sinks]
+        self._sample_period = min(periods) if periods else None
 
     @property
     def viewers(self) -> int:
         return len(self._packet_sinks) + len(self._frame_sinks)
+
+    @property
+    def decoding(self) -> tuple[int, int]:
+        """Packets decoded and skipped for samples since the stream was (re)opened."""
+        plan = self._plan
+        return (0, 0) if plan is None else (plan.decoded, plan.skipped)
 
     def health(self) -> StreamHealth:
         """Figures since the previous call (fps and kbps over that interval)."""
@@ -256,8 +285,13 @@ class CameraSource:
             if codec == "h264" and extradata and not is_annex_b(extradata):
                 annex_b_filter = av.bitstream.BitStreamFilterContext("h264_mp4toannexb", stream)
                 extradata = b""  # the filter puts SPS/PPS in front of keyframes itself
+            decoding = s.decoding
+            context.thread_count = decoding.threads
+            context.thread_type = "SLICE"  # frame threads would hold each picture back
             self._post(self._opened, codec, extradata, context.width, context.height)
             decoder_primed = False
+            gap = False
+            plan: SamplePlan | None = None
             # this thread's own GOP (the packets as demuxed), to start decoding at once
             recent: list[av.Packet[Any]] = []
             started = time.monotonic()
@@ -269,8 +303,8 @@ class CameraSource:
                     return
                 if packet.size == 0:
                     continue
+                at = self._stream_time(packet.pts, packet.time_base)
                 if paced and packet.pts is not None and packet.time_base is not None:
-                    at = float(packet.pts * packet.time_base)
                     first_pts = at if first_pts is None else first_pts
                     self._stop.wait(max(0.0, (at - first_pts) - (time.monotonic() - started)))
                 keyframe = False
@@ -281,12 +315,32 @@ class CameraSource:
                     recent.clear()
                 if keyframe or recent:
                     recent.append(packet)
-                if not self._frame_sinks:
+                every_frame = bool(self._frame_sinks)
+                period = self._sample_period
+                if period is None:
+                    plan = self._plan = None
+                elif plan is None or plan.period != period:
+                    plan = self._plan = SamplePlan(
+                        period,
+                        slack=decoding.sample_slack,
+                        keyframe_wait=decoding.keyframe_wait,
+                        skip=decoding.analytics is AnalyticsDecoding.SAMPLED,
+                    )
+                if not every_frame and plan is None:
                     decoder_primed = False
-                elif decoder_primed:
-                    decoder_primed = self._decode(context, [packet], only_last=False)
-                elif recent:  # a frame sink joined: decode the GOP, hand on its last picture
-                    decoder_primed = self._decode(context, recent, only_last=True)
+                    continue
+                wanted = plan.wants(keyframe, at) if plan is not None else True
+                gap = gap and not keyframe
+                if not decoder_primed or (every_frame and gap):
+                    # a sink joined, or one wants every frame where packets were skipped:
+                    # decode the GOP so far, hand on its last picture
+                    if recent:
+                        decoder_primed = self._decode(context, recent, plan, every_frame, True)
+                        gap = False
+                elif wanted or every_frame:
+                    decoder_primed = self._decode(context, [packet], plan, every_frame, False)
+                else:
+                    gap = True  # the decoder has not seen every packet since the keyframe
         finally:
             container.close()
 
@@ -311,11 +365,23 @@ class CameraSource:
         self._post(self._deliver, encoded)
         return encoded.keyframe
 
+    def _stream_time(self, pts: int | None, time_base: Fraction | None) -> float:
+        """Seconds on the stream's own clock (the arrival clock when it has none)."""
+        if pts is not None and time_base is not None:
+            return float(pts * time_base)
+        return time.monotonic() - self._clock_origin
+
     def _decode(
-        self, context: VideoCodecContext, packets: list[av.Packet[Any]], *, only_last: bool
+        self,
+        context: VideoCodecContext,
+        packets: list[av.Packet[Any]],
+        plan: SamplePlan | None,
+        every_frame: bool,
+        only_last: bool,
     ) -> bool:
         """Decode for the frame sinks (``packets`` continue the decoder's stream, or start
-        at a keyframe); the pictures — or only the last — leave as yuv420p."""
+        at a keyframe); the pictures — or only the last — that a sink wants (every one,
+        or the samples of ``plan``) leave as yuv420p."""
         try:
             frames = [frame for packet in packets for frame in context.decode(packet)]
         except av.FFmpegError as exc:
@@ -324,11 +390,16 @@ class CameraSource:
         for frame in frames[-1:] if only_last else frames:
             if not isinstance(frame, VideoFrame):
                 continue
+            # a decoded frame's pts is in its stream's time base (PyAV leaves it unset)
+            at = self._stream_time(frame.pts, packets[0].time_base)
+            sample = plan is not None and plan.take(at, frame.key_frame)
+            if not (sample or every_frame):
+                continue
             if frame.format.name != "yuv420p":
                 frame = frame.reformat(format="yuv420p")
             frame.pts = round((time.monotonic() - self._clock_origin) / VIDEO_CLOCK)
             frame.time_base = VIDEO_CLOCK
-            self._post(self._deliver_frame, frame)
+            self._post(self._deliver_frame, frame, sample)
         return True
 
     def _post(self, callback: Callable[..., None], *args: object) -> None:
@@ -358,7 +429,11 @@ class CameraSource:
         for sink in list(self._packet_sinks):
             sink(packet)
 
-    def _deliver_frame(self, frame: VideoFrame) -> None:
+    def _deliver_frame(self, frame: VideoFrame, sample: bool) -> None:
         self.latest_frame = frame
         for sink in list(self._frame_sinks):
             sink(frame)
+        if sample:
+            self.samples += 1
+            for sample_sink, _ in list(self._sample_sinks):
+                sample_sink(frame)
