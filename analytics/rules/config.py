@@ -373,9 +373,6 @@ class RuleFile(BaseModel):
             raise ValidationError.from_exception_data(type(self).__name__, problems)
         return self
 
-    def covers(self, site: str) -> bool:
-        return fnmatch.fnmatchcase(site, self.site)
-
 
 def _problem(loc: tuple[str | int, ...], message: str) -> InitErrorDetails:
     return InitErrorDetails(type=PydanticCustomError("rule", message), loc=loc, input=None)

