@@ -6,18 +6,16 @@ reads pending rows, posts their points (``/write``, InfluxDB's v1 API), and only
 clears the flag. A crash in between writes the same points again, which overwrite
 themselves (see ``points``). While InfluxDB is down the rows wait; nothing else does.
 
-The HTTP client is httpx, as everywhere in citytwin; ingest's InfluxDB client is not
-importable from analytics, and the alert points need only ``/write``.
+The points go through ingest's InfluxDB client (``ingest.influx``, the one v1 client of
+citytwin), uncompressed: alert traffic is a few points a second.
 """
 
 from __future__ import annotations
 
-import base64
 import logging
 from functools import partial
 from types import TracebackType
 
-import httpx
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -25,6 +23,8 @@ from analytics.alerts.errors import AlertExportError, AlertPointsRefusedError
 from analytics.alerts.points import AlertPoint
 from analytics.alerts.store import AlertStore
 from analytics.alerts.tables import AlertRow, HistoryRow
+from ingest.errors import InfluxError, InfluxRejectedError
+from ingest.influx import InfluxV1Client
 
 logger = logging.getLogger(__name__)
 
@@ -43,12 +43,8 @@ class InfluxPointWriter:
     ) -> None:
         self.url = url.rstrip("/")
         self.database = database
-        headers = {}
-        if username:
-            token = base64.b64encode(f"{username}:{password}".encode()).decode()
-            headers["Authorization"] = f"Basic {token}"
-        self._http = httpx.AsyncClient(
-            base_url=self.url, headers=headers, timeout=timeout, trust_env=False
+        self._client = InfluxV1Client(
+            url, database, username=username, password=password, timeout=timeout, gzip_level=0
         )
 
     async def __aenter__(self) -> InfluxPointWriter:
@@ -60,28 +56,17 @@ class InfluxPointWriter:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self._http.aclose()
+        await self._client.__aexit__(exc_type, exc, tb)
 
     async def write(self, lines: list[str]) -> None:
         """Write ``lines`` (nanosecond timestamps); AlertExportError if they are not stored."""
         where = f"InfluxDB {self.url} database {self.database!r}"
         try:
-            response = await self._http.post(
-                "/write",
-                params={"db": self.database, "precision": "ns"},
-                content="\n".join(lines).encode(),
-            )
-        except httpx.HTTPError as exc:
-            raise AlertExportError(f"{where}: cannot write alert points: {exc!r}") from exc
-        if response.status_code == 400:  # InfluxDB stored the valid points, refused the rest
-            raise AlertPointsRefusedError(
-                f"{where}: alert points refused (400): {response.text.strip()[:300]}"
-            )
-        if response.status_code != 204:
-            raise AlertExportError(
-                f"{where}: alert points refused with {response.status_code}:"
-                f" {response.text.strip()[:300]}"
-            )
+            await self._client.write("\n".join(lines).encode(), policy=None)
+        except InfluxRejectedError as exc:  # InfluxDB stored the valid points, refused the rest
+            raise AlertPointsRefusedError(f"{where}: alert points refused (400): {exc}") from exc
+        except InfluxError as exc:
+            raise AlertExportError(f"{where}: cannot write alert points: {exc}") from exc
 
 
 class AlertPointExporter:

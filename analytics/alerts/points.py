@@ -8,7 +8,7 @@ nanoseconds: two alerts of one device and rule that change state at the same ins
 (two zones of one camera) stay two points, and writing the same row again overwrites its
 own point (the export is at least once). The KPIs read this measurement for MTTA/MTTR.
 
-The encoder is written here because analytics may not import ingest's; it escapes as the
+The encoder predates analytics' access to ingest's InfluxDB modules; it escapes as the
 InfluxDB 1.x reference says and does nothing else.
 """
 

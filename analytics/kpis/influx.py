@@ -1,8 +1,8 @@
 """The InfluxDB v1 calls the KPI engine makes: InfluxQL queries and line-protocol writes.
 
-Analytics may import only ``twins`` (docs/architecture.md), so this is not ingest's
-client; it is the two calls over httpx that the engine needs. Queries are asked
-``chunked`` so a day of the province's points comes in pieces of 10,000 rows whatever the
+Written before analytics could import ``ingest.influx``, whose query does not chunk yet
+(the two are to become one): the two calls over httpx that the engine needs. Queries are
+asked ``chunked`` so a day of the province's points comes in pieces of 10,000 rows whatever the
 server's ``max-row-limit``.
 """
 
