@@ -1,7 +1,7 @@
 """A camera frame's capture time, burned into its top rows as black and white cells.
 
 A camera says when it took a frame by drawing it: the wall-clock time and the scenario
-(event) time in milliseconds, as 112 cells across the top of the picture. What reads a
+(event) time in milliseconds, as 120 cells across the top of the picture. What reads a
 decoded frame — the hub's presence analytics, a browser's canvas — can then date the
 frame by the camera's clock instead of by when it happened to be decoded, which gives
 
