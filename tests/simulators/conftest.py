@@ -57,6 +57,18 @@ def free_udp_range(count: int = 200) -> int:
     raise RuntimeError("no free range of UDP ports")
 
 
+async def forget_statuses(broker: Broker, registry: Registry) -> None:
+    """Clear the retained statuses a scenario's devices left on the session's broker: a
+    later test's ingest would take them for messages of devices it does not know."""
+    account = broker.account()
+    async with aiomqtt.Client(
+        broker.host, broker.port, username=account.username, password=account.password
+    ) as client:
+        for device in registry:
+            topic = f"citytwin/{device.thing_id.namespace}/{device.thing_id.name}/status"
+            await client.publish(topic, b"", qos=1, retain=True)
+
+
 def provision(broker: Broker, scenario: Scenario) -> dict[str, tuple[str, str]]:
     broker.provision(Registry(scenario.registry_spec()))
     return {

@@ -129,25 +129,35 @@ def presence_hub(
 async def presence_events(
     broker: Broker, camera: str
 ) -> AsyncIterator[asyncio.Queue[PresenceEvent]]:
+    """The camera's presence events, from a persistent session that reconnects: the broker
+    reloading its files for an account made meanwhile must not lose an event."""
     tester = broker.account()
     events: asyncio.Queue[PresenceEvent] = asyncio.Queue()
-    async with aiomqtt.Client(
-        broker.host, broker.port, username=tester.username, password=tester.password,
-        identifier=tester.username,
-    ) as client:  # fmt: skip
-        await client.subscribe(presence_topic(ThingId.parse(camera)), qos=1)
+    subscribed = asyncio.Event()
 
-        async def collect() -> None:
-            async for message in client.messages:
-                events.put_nowait(PresenceEvent.model_validate_json(bytes(message.payload)))
+    async def collect() -> None:
+        while True:
+            try:
+                async with aiomqtt.Client(
+                    broker.host, broker.port, username=tester.username,
+                    password=tester.password, identifier=tester.username, clean_session=False,
+                ) as client:  # fmt: skip
+                    await client.subscribe(presence_topic(ThingId.parse(camera)), qos=1)
+                    subscribed.set()
+                    async for message in client.messages:
+                        payload = bytes(message.payload)
+                        events.put_nowait(PresenceEvent.model_validate_json(payload))
+            except aiomqtt.MqttError:
+                await asyncio.sleep(0.2)
 
-        task = asyncio.create_task(collect())
-        try:
-            yield events
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+    task = asyncio.create_task(collect())
+    try:
+        await asyncio.wait_for(subscribed.wait(), WITHIN_S)
+        yield events
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def presence_until(

@@ -18,7 +18,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import aiomqtt
 import pytest
 import yaml
 
@@ -36,7 +35,7 @@ from tests.analytics.kpis.conftest import kpi_client
 from tests.analytics.kpis.truth import WALK_S, excursion_hours, offline, truth_kpis
 from tests.ingest.support import IngestProcess
 from tests.services import Broker, Influx
-from tests.simulators.conftest import provision
+from tests.simulators.conftest import forget_statuses, provision
 from twins.registry import Registry
 
 pytestmark = pytest.mark.slow
@@ -82,18 +81,6 @@ def _stored(influx: Influx, database: str) -> int:
     """Points of the device channels in the database."""
     result: Any = influx.query(database, 'SELECT count("seq") FROM /_(telemetry|event|state)$/')
     return sum(int(s["values"][0][1]) for s in result["results"][0].get("series", []))
-
-
-async def _forget_statuses(broker: Broker, registry: Registry) -> None:
-    """Clear the retained statuses the scenario's devices left on the session's broker:
-    later tests' ingest would take them for messages of unknown devices."""
-    account = broker.account()
-    async with aiomqtt.Client(
-        broker.host, broker.port, username=account.username, password=account.password
-    ) as client:
-        for device in registry:
-            topic = f"citytwin/{device.thing_id.namespace}/{device.thing_id.name}/status"
-            await client.publish(topic, b"", qos=1, retain=True)
 
 
 @pytest.fixture(scope="module")
@@ -166,7 +153,7 @@ def run(broker: Broker, influx: Influx, tmp_path_factory: pytest.TempPathFactory
             time.sleep(1.0)
     finally:
         ingest.stop()
-        asyncio.run(_forget_statuses(broker, registry))
+        asyncio.run(forget_statuses(broker, registry))
     settings = _settings(scenario)
     sim_start = summary.sim_start.timestamp()
     day = local_day(sim_start, PROVINCE_TZ)

@@ -18,7 +18,7 @@ from simulators.groundtruth import read_ground_truth
 from simulators.runner import run_scenario
 from tests.analytics.rules.feed import write
 from tests.services import Broker
-from tests.simulators.conftest import provision, recording, smoke_scenario
+from tests.simulators.conftest import forget_statuses, provision, recording, smoke_scenario
 from twins.errors import ContractError
 from twins.events import EventChannel, NormalizedEvent, TsSource
 from twins.payloads import parse_payload
@@ -117,6 +117,7 @@ async def test_signals_of_a_smoke_run_match_its_ground_truth(
             ground_truth_path=truth_path,
             video=False,
         )
+    await forget_statuses(broker, registry)
     rules_dir = tmp_path / "rules"
     for name, text in RULES.items():
         write(rules_dir, name, text)
