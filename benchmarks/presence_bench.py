@@ -68,7 +68,7 @@ def cpu_per_sample(scene: str, truth: list[Interval], cameras: int, seconds: flo
     """Mean CPU seconds per sample over ``cameras`` cameras of the scene."""
     zone = DESK_ZONE if scene == "desk" else GATE_ZONE
     settings = SETTINGS
-    detector = PersonDetector(settings.detect_width, settings.hog_threshold)
+    detector = PersonDetector(settings.detect_width, settings.hog_threshold, settings.hog_scale)
     streams = [
         (
             CameraPresence([zone], settings, detector),
@@ -156,7 +156,7 @@ def score(name: str, scene: str, zone: Zone, truth: list[Interval], start: float
 
 def photos() -> None:
     folder = Path(skimage.__file__).parent / "data"
-    detector = PersonDetector(SETTINGS.detect_width, SETTINGS.hog_threshold)
+    detector = PersonDetector(SETTINGS.detect_width, SETTINGS.hog_threshold, SETTINGS.hog_scale)
     found = {}
     for name in POSITIVES + NEGATIVES:
         image = cv2.imread(str(folder / name), cv2.IMREAD_GRAYSCALE)
@@ -176,10 +176,15 @@ def main() -> None:
     parser.add_argument("--cameras", type=int, default=95)
     parser.add_argument("--seconds", type=float, default=120.0)
     parser.add_argument("--detect-width", type=int, default=SETTINGS.detect_width)
+    parser.add_argument("--hog-scale", type=float, default=SETTINGS.hog_scale)
     parser.add_argument("--no-capacity", action="store_true", help="accuracy only")
     args = parser.parse_args()
-    SETTINGS = SETTINGS.model_copy(update={"detect_width": args.detect_width})
-    print(f"video.presence.detect_width = {SETTINGS.detect_width}")
+    SETTINGS = SETTINGS.model_copy(
+        update={"detect_width": args.detect_width, "hog_scale": args.hog_scale}
+    )
+    print(
+        f"video.presence.detect_width = {SETTINGS.detect_width}, hog_scale = {SETTINGS.hog_scale}"
+    )
     if not args.no_capacity:
         capacity(args.cameras, args.seconds)
     print("accuracy (30 min of scenario time per scene, 1 sample/s)")

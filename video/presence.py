@@ -235,7 +235,12 @@ class PresenceAnalytics:
         if analysis is None and zones:
             if self._detector is None:  # one for every camera: the worker uses it in turn
                 settings = self.settings
-                detector = partial(PersonDetector, settings.detect_width, settings.hog_threshold)
+                detector = partial(
+                    PersonDetector,
+                    settings.detect_width,
+                    settings.hog_threshold,
+                    settings.hog_scale,
+                )
                 self._detector = await loop.run_in_executor(executor, detector)
             presence = CameraPresence(zones, self.settings, self._detector)
             analysis = CameraAnalysis(

@@ -75,7 +75,9 @@ class CameraPresence:
         detector: PersonDetector | None = None,
     ) -> None:
         self.settings = settings
-        self._detector = detector or PersonDetector(settings.detect_width, settings.hog_threshold)
+        self._detector = detector or PersonDetector(
+            settings.detect_width, settings.hog_threshold, settings.hog_scale
+        )
         self._motion = MotionGate(settings.motion_width, settings.motion_fraction)
         self._zones: list[tuple[Zone, Polygon]] = []
         self._states: dict[str, ZoneHysteresis] = {}

@@ -52,9 +52,12 @@ class PersonBox:
 class PersonDetector:
     """HOG bodies and Haar faces on a frame scaled to ``width`` pixels."""
 
-    def __init__(self, width: int = 640, hog_threshold: float = 0.6) -> None:
+    def __init__(
+        self, width: int = 640, hog_threshold: float = 0.6, hog_scale: float = 1.2
+    ) -> None:
         self._width = width
         self._hog_threshold = hog_threshold
+        self._hog_scale = hog_scale
         self._hog = cv2.HOGDescriptor()
         people = np.asarray(cv2.HOGDescriptor.getDefaultPeopleDetector(), np.float32)
         self._hog.setSVMDetector(people)
@@ -75,7 +78,11 @@ class PersonDetector:
         h, w = image.shape[:2]
         found: list[PersonBox] = []
         rects, weights = self._hog.detectMultiScale(
-            image, hitThreshold=self._hog_threshold, winStride=(8, 8), padding=(8, 8), scale=1.05
+            image,
+            hitThreshold=self._hog_threshold,
+            winStride=(8, 8),
+            padding=(8, 8),
+            scale=self._hog_scale,
         )
         for (x, y, bw, bh), _weight in zip(rects, np.ravel(weights), strict=True):
             found.append(PersonBox(x / w, y / h, (x + bw) / w, (y + bh) / h, "hog"))

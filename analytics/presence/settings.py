@@ -36,6 +36,13 @@ class PresenceSettings(BaseModel):
     hog_threshold: float = Field(
         0.6, description="HOG SVM margin a window needs to count as a person"
     )
+    hog_scale: float = Field(
+        1.2,
+        gt=1.0,
+        le=1.5,
+        description="step between the HOG image pyramid's levels: larger is cheaper (fewer"
+        " levels) and misses more people between two sizes",
+    )
     enter_samples: int = Field(
         2, ge=1, le=100, description="consecutive positive samples before a zone is entered"
     )
