@@ -53,7 +53,7 @@ class PersonDetector:
     """HOG bodies and Haar faces on a frame scaled to ``width`` pixels."""
 
     def __init__(
-        self, width: int = 640, hog_threshold: float = 0.6, hog_scale: float = 1.2
+        self, width: int = 640, hog_threshold: float = 0.6, hog_scale: float = 1.05
     ) -> None:
         self._width = width
         self._hog_threshold = hog_threshold

@@ -37,7 +37,7 @@ class PresenceSettings(BaseModel):
         0.6, description="HOG SVM margin a window needs to count as a person"
     )
     hog_scale: float = Field(
-        1.2,
+        1.05,
         gt=1.0,
         le=1.5,
         description="step between the HOG image pyramid's levels: larger is cheaper (fewer"
