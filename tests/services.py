@@ -72,7 +72,11 @@ def program(name: str) -> str:
 
 @dataclass
 class ManagedProcess:
-    """A server process a test can stop, start, restart and kill."""
+    """A server process a test can stop, start, restart and kill.
+
+    ``start`` and ``stop`` hold a lock, so a ``Watchdog`` restarting a server that died on
+    its own never races a test that stops or restarts it on purpose.
+    """
 
     name: str
     argv: list[str]
@@ -80,34 +84,112 @@ class ManagedProcess:
     log: Path
     pid_file: Path | None = None
     process: subprocess.Popen[bytes] | None = field(default=None, init=False)
+    stopped: bool = field(default=True, init=False)
+    """True from a ``stop`` until the next ``start``: a process gone meanwhile was stopped."""
+    lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
 
     def start(self) -> None:
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                self.argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        if self.pid_file is not None:  # as the supervisor does: provisioning SIGHUPs it
-            self.pid_file.write_text(f"{self.process.pid}\n")
-        wait_for_port(self.port)
+        with self.lock:
+            with self.log.open("ab") as log:
+                self.process = subprocess.Popen(
+                    self.argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                )
+            if self.pid_file is not None:  # as the supervisor does: provisioning SIGHUPs it
+                self.pid_file.write_text(f"{self.process.pid}\n")
+            self.stopped = False
+            wait_for_port(self.port)
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(sig)
-        try:
-            self.process.wait(15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(5)
+        with self.lock:
+            self.stopped = True
+            if self.process is None or self.process.poll() is not None:
+                return
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
 
     def restart(self) -> None:
-        self.stop()
-        self.start()
+        with self.lock:
+            self.stop()
+            self.start()
+
+    def died(self) -> int | None:
+        """The exit status of a process that ended without ``stop`` (None: running or
+        stopped on purpose)."""
+        with self.lock:
+            if self.stopped or self.process is None:
+                return None
+            return self.process.poll()
 
     @property
     def pid(self) -> int:
         assert self.process is not None
         return self.process.pid
+
+
+@dataclass(frozen=True)
+class Crash:
+    """A session-wide server that died on its own: when, how, and the end of its log."""
+
+    name: str
+    at: float
+    returncode: int
+    log_tail: str
+
+    def __str__(self) -> str:
+        when = time.strftime("%H:%M:%S", time.localtime(self.at))
+        how = f"signal {-self.returncode}" if self.returncode < 0 else f"code {self.returncode}"
+        ended = f"its log ended:\n{self.log_tail}"
+        return f"{self.name} died at {when} ({how}) and was restarted; {ended}"
+
+
+class Watchdog:
+    """Restarts a session-wide server that dies on its own, as ``citytwin up``'s supervisor
+    does in production, so one crash of a third-party server fails the test it happened
+    in — not every later test of the session. Each crash is kept (``crashes``) for the
+    test report, with the end of the server's log."""
+
+    def __init__(self, managed: ManagedProcess, interval: float = 0.2) -> None:
+        self.managed = managed
+        self.interval = interval
+        self.crashes: list[Crash] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._watch, name=f"watchdog-{managed.name}", daemon=True
+        )
+
+    def __enter__(self) -> Watchdog:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.interval):
+            with self.managed.lock:
+                returncode = self.managed.died()
+                if returncode is None:
+                    continue
+                at, tail = time.time(), _tail(self.managed.log)
+                try:
+                    self.managed.start()
+                except (OSError, TimeoutError) as exc:
+                    tail += f"\n(the restart failed: {exc})"
+                    return
+                finally:
+                    self.crashes.append(Crash(self.managed.name, at, returncode, tail))
+
+
+def _tail(log: Path, size: int = 3000) -> str:
+    with contextlib.suppress(OSError), log.open("rb") as file:
+        file.seek(max(0, log.stat().st_size - size))
+        return file.read().decode(errors="replace")
+    return "(no log)"
 
 
 TESTER_ACL = (AclRule(Access.READWRITE, "#"),)

@@ -158,6 +158,12 @@ async def presence_events(
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+        with contextlib.suppress(aiomqtt.MqttError):  # the broker keeps no session of ours
+            async with aiomqtt.Client(
+                broker.host, broker.port, username=tester.username,
+                password=tester.password, identifier=tester.username, clean_session=True,
+            ):  # fmt: skip
+                pass
 
 
 async def presence_until(
