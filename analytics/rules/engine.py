@@ -15,6 +15,13 @@ seen — when, in event time, the platform learnt of it — behind the device's 
 facts and in ``seq`` order. Nothing is lost; its placement is approximate.
 docs/rules.md says why this design and not re-evaluation.
 
+**Live, the watermark may instead be held in wall time** (``hold_s``): it is then the
+newest event time the engine had seen ``hold_s`` seconds *of its own clock* ago. An input
+is released ``hold_s`` after it arrived, at ×1 as at ×60, and an input overtaken by a
+newer one by less than ``hold_s`` is still placed right: the tolerance and the delay are
+both the wall-clock skew of the links, independent of the scenario's speed. The process
+calls ``tick`` to let time pass where nothing arrives.
+
 Server-stamped inputs (status birth and last will carry no ``ts``, so ingest stamps them
 with its receive time, which at ×60 is hours ahead of the devices' time) are placed at
 the newest device time seen, and never move the watermark.
@@ -25,7 +32,9 @@ from __future__ import annotations
 import dataclasses
 import heapq
 import logging
-from collections.abc import Iterable, Mapping
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,11 +85,24 @@ class RuleEngine:
         *,
         allowed_lateness_s: float = DEFAULT_LATENESS_S,
         devices: Iterable[DeviceInfo] = (),
+        hold_s: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``hold_s`` (live use): hold the watermark that many seconds of ``clock`` behind
+        the input, instead of ``allowed_lateness_s`` of event time behind it (both may be
+        combined; a live engine sets the lateness to 0)."""
         if allowed_lateness_s < 0:
             raise ValueError(f"allowed_lateness_s must be >= 0, not {allowed_lateness_s}")
+        if hold_s is not None and hold_s < 0:
+            raise ValueError(f"hold_s must be >= 0, not {hold_s}")
         self.rules = rules
         self.lateness_ms = round(allowed_lateness_s * 1000)
+        self.hold_s = hold_s
+        self._clock = clock
+        self._seen: deque[tuple[float, int]] = deque()
+        """Held mode: (arrival on ``clock``, newest event time then), oldest first."""
+        self._held_ts: int | None = None
+        """Held mode: the newest event time seen ``hold_s`` ago."""
         self.devices: dict[str, DeviceInfo] = {device.thing: device for device in devices}
         self._sectors = {thing: info.sector for thing, info in self.devices.items()}
         self.stats = EngineStats()
@@ -101,7 +123,8 @@ class RuleEngine:
 
     @property
     def watermark(self) -> int | None:
-        return None if self.max_ts is None else self.max_ts - self.lateness_ms
+        newest = self.max_ts if self.hold_s is None else self._held_ts
+        return None if newest is None else newest - self.lateness_ms
 
     def push(self, item: Input) -> list[AlertSignal]:
         """Take one input; returns the signals of everything the watermark now releases."""
@@ -119,6 +142,8 @@ class RuleEngine:
         elif self.max_ts is None or fact.ts > self.max_ts:
             first = self.max_ts is None
             self.max_ts = fact.ts
+            if self.hold_s is not None:
+                self._seen.append((self._clock(), fact.ts))
             if first:
                 for early in self._unplaced:
                     self._buffer(_placed(early, fact.ts))
@@ -146,8 +171,25 @@ class RuleEngine:
         if self.frontier is not None and fact.ts <= self.frontier:
             return self._count(self._feed(fact))  # at the frontier itself (no lateness)
         self._buffer(fact)
+        self._hold()
         watermark = self.watermark
         return self._count(self._release(watermark) if watermark is not None else [])
+
+    def tick(self) -> list[AlertSignal]:
+        """Let the engine's clock pass (held mode): releases what has been held for
+        ``hold_s``, with the deadlines up to it. Without a hold, a no-op."""
+        if self.hold_s is None:
+            return []
+        self._hold()
+        watermark = self.watermark
+        return self._count(self._release(watermark) if watermark is not None else [])
+
+    def _hold(self) -> None:
+        if self.hold_s is None:
+            return
+        now = self._clock()
+        while self._seen and self._seen[0][0] <= now - self.hold_s:
+            self._held_ts = self._seen.popleft()[1]
 
     def _buffer(self, fact: Fact) -> None:
         # facts with equal keys are equal but for whose clock stamped them: arrival decides
@@ -169,6 +211,7 @@ class RuleEngine:
         of a replay): releases what is due and fires deadlines up to it."""
         if self.max_ts is None or ts_ms > self.max_ts:
             self.max_ts = ts_ms
+        self._hold_at_least(ts_ms)
         return self._count(self._release(ts_ms))
 
     def flush(self) -> list[AlertSignal]:
@@ -176,7 +219,16 @@ class RuleEngine:
         event time."""
         if self.max_ts is None:
             return []
+        self._hold_at_least(self.max_ts)
         return self._count(self._release(self.max_ts))
+
+    def _hold_at_least(self, ts_ms: int) -> None:
+        """What was released explicitly is no longer held."""
+        if self.hold_s is None:
+            return
+        self._held_ts = max(self._held_ts or ts_ms, ts_ms)
+        while self._seen and self._seen[0][1] <= ts_ms:
+            self._seen.popleft()
 
     # --- rules -----------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ import datetime as dt
 import random
 from functools import cache
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -240,3 +241,70 @@ def test_a_late_input_older_than_its_devices_latest_is_dropped() -> None:
     signals += engine.flush()
     assert engine.stats.late_dropped == 1
     assert [(s.key.rule, s.active) for s in signals] == [("flood-water-level", True)]
+
+
+class FakeClock:
+    """The engine's wall clock, moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+HOLD_S = 0.5
+TICK_S = 0.1
+
+
+def run_held(speed: float, jitter_s: list[float]) -> list[tuple[float, AlertSignal]]:
+    """The morning lived at ``speed`` by an engine holding its watermark ``HOLD_S`` of wall
+    time (no event-time lateness), each input ``jitter_s`` late on the wall clock, the
+    engine ticking every ``TICK_S``; every signal with the wall time it came out."""
+    clock = FakeClock()
+    engine = RuleEngine(rules(), allowed_lateness_s=0, devices=REGISTRY, hold_s=HOLD_S, clock=clock)
+    start = min(event_time(item) for item in morning())
+    arrivals = sorted(
+        ((event_time(item) - start) / 1000 / speed + jitter_s[i], i)
+        for i, item in enumerate(morning())
+    )
+    out: list[tuple[float, AlertSignal]] = []
+    for arrival, i in arrivals:
+        while clock.now + TICK_S < arrival:
+            clock.now += TICK_S
+            out += [(clock.now, signal) for signal in engine.tick()]
+        clock.now = arrival
+        out += [(clock.now, signal) for signal in engine.push(morning()[i])]
+    for _ in range(int(HOLD_S / TICK_S) + 1):
+        clock.now += TICK_S
+        out += [(clock.now, signal) for signal in engine.tick()]
+    assert engine.stats.late_events == 0
+    return out
+
+
+def test_held_in_wall_time_a_signal_comes_out_a_hold_after_its_input_at_x1_and_x60() -> None:
+    # the same 0.4 s of link jitter at ×1 and at ×60: under a hold of 0.5 s of wall time
+    # both runs give the reference signals, and an intruder — a signal its input causes —
+    # is out within the hold (and a tick) of the input's arrival, at either speed
+    rng = random.Random(7)
+    jitter_s = [rng.uniform(0, 0.4) for _ in morning()]
+    gate = "thaibinh.school03:cam-gate-01"
+    for speed in (1.0, 60.0):
+        released = run_held(speed, jitter_s)
+        assert tuple(signal for _, signal in released) == reference(), speed
+        start = min(event_time(item) for item in morning())
+        wall = next(
+            wall for wall, s in released if s.key.device == gate and s.key.rule == "intrusion"
+        )
+        (index,) = [
+            i
+            for i, item in enumerate(morning())
+            if isinstance(item, PresenceEvent) and item.thing == gate and item.present
+        ]
+        arrived = (event_time(morning()[index]) - start) / 1000 / speed + jitter_s[index]
+        assert arrived + HOLD_S - 1e-9 <= wall <= arrived + HOLD_S + TICK_S + 1e-9, speed
+
+
+def test_a_hold_that_is_negative_is_refused() -> None:
+    with pytest.raises(ValueError, match="hold_s must be >= 0, not -1"):
+        RuleEngine(rules(), hold_s=-1)
