@@ -85,6 +85,7 @@ def alerts_by_type_chart(summary: AlertSummary, language: Language) -> bytes:
             label=labels.SEVERITIES[severity][language],
         )  # fmt: skip
         left = [a + b for a, b in zip(left, widths, strict=True)]
+    axes.set_xlim(0, max(left) * 1.06)
     axes.set_yticks(list(rows), [labels.RULE_TYPES[rule][language] for rule in types], fontsize=8)
     axes.invert_yaxis()
     axes.tick_params(axis="x", labelsize=7)

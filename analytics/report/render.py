@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from analytics.kpis.catalogue import BY_ID, CATALOGUE, Domain
 from analytics.kpis.scorecard import Light
@@ -41,14 +42,23 @@ class ReportFiles:
     pdf: Path
 
 
+def css_string(text: str) -> Markup:
+    """``text`` as a quoted CSS string (the page footer's): HTML escaping does not apply
+    inside ``<style>``, CSS escaping does."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("<", "\\3c ")
+    return Markup(f'"{escaped}"')
+
+
 def _environment() -> Environment:
-    return Environment(
+    environment = Environment(
         loader=PackageLoader("analytics.report", "templates"),
         autoescape=select_autoescape(["html"]),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    environment.filters["css_string"] = css_string
+    return environment
 
 
 def _data_uri(png: bytes) -> str:
