@@ -47,8 +47,9 @@ def _png(figure: Figure) -> bytes:
 def kpi_chart(
     definition: KpiDefinition, points: Sequence[tuple[date, float]], language: Language
 ) -> bytes:
-    """One KPI's daily values over the period, with its target as a dashed line."""
-    figure = Figure(figsize=(3.6, 2.1), layout="constrained")
+    """One KPI's daily values over the period, with its target as a dashed line (the
+    KPI's name is the caption in the page, where it can be searched and copied)."""
+    figure = Figure(figsize=(3.6, 1.9), layout="constrained")
     axes = figure.subplots()
     days = [day for day, _ in points]
     values = [value for _, value in points]
@@ -61,9 +62,6 @@ def kpi_chart(
     ticks = list(range(0, len(days), step))
     axes.set_xticks(ticks, [labels.short_day(days[i], language) for i in ticks], fontsize=7)
     axes.tick_params(axis="y", labelsize=7)
-    unit = labels.UNITS[definition.unit][language]
-    title = labels.kpi_name(definition, language) + (f" ({unit})" if unit else "")
-    axes.set_title(title, fontsize=8)
     axes.grid(axis="y", color="#dddddd", linewidth=0.6)
     span = [*values, *([definition.target] if definition.target is not None else [])]
     if min(span) >= 0:

@@ -107,11 +107,13 @@ def _daily_charts(data: ReportData, language: Language) -> list[dict[str, str]]:
     for definition in CATALOGUE:
         points = data.daily.get(definition.id)
         if points:
+            unit = labels.UNITS[definition.unit][language]
+            name = labels.kpi_name(definition, language)
             found.append(
                 {
                     "kpi": definition.id,
                     "src": _data_uri(charts.kpi_chart(definition, points, language)),
-                    "alt": labels.kpi_name(definition, language),
+                    "caption": f"{name} ({unit})" if unit else name,
                 }
             )
     return found

@@ -66,6 +66,7 @@ def test_the_vietnamese_report_shows_the_week_kpis_charts_and_alerts(
     daily = next(i for i, text in enumerate(pages) if "Diễn biến theo ngày" in text)
     alerts = next(i for i, text in enumerate(pages) if "Cảnh báo và sự cố" in text)
     assert 0 < daily < alerts
+    assert "Thời gian chờ trung bình (phút)" in pages[daily]  # a chart's caption
     charts = page_pixels(pdf, daily)
     assert pixels_of(charts, SERIES_COLOUR) > ENOUGH
     assert pixels_of(charts, TARGET_COLOUR) > ENOUGH
@@ -144,3 +145,27 @@ def test_an_unreachable_influxdb_is_named(run_report: CliRun, tmp_path: Path) ->
     assert result.returncode == 3
     assert f"InfluxDB at {url} did not answer" in result.stderr
     assert not out.exists()
+
+
+def test_the_province_month_reports_every_site_and_what_the_engine_wrote(
+    run_report: CliRun, tmp_path: Path
+) -> None:
+    result = run_report("--period", "month", "--start", "2026-11-30", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    pages = page_texts(_pdf(tmp_path, "report-province-2026-11"))
+    assert "Tỉnh Thái Bình" in pages[0]
+    assert "Tháng 11/2026 (01/11/2026 – 30/11/2026)" in pages[0]
+    # the engine wrote the week, not the month: no month values, but the days are there
+    assert "Không có dữ liệu chỉ số cho kỳ này" in pages[0]
+    daily = next(i for i, text in enumerate(pages) if "Diễn biến theo ngày" in text)
+    assert "Số cảnh báo phát sinh" in pages[daily]
+    assert "Thời gian chờ trung bình (phút)" not in pages[daily]  # a site's, not the province's
+    assert any("15 cảnh báo phát sinh" in text for text in pages)
+
+
+def test_a_missing_alert_store_is_named_not_created(run_report: CliRun, tmp_path: Path) -> None:
+    missing = tmp_path / "var" / "alerts" / "alerts.db"
+    result = run_report("--start", "2026-11-23", "--alerts-url", f"sqlite:///{missing}")
+    assert result.returncode == 3
+    assert f"the alert store {missing} does not exist" in result.stderr
+    assert not missing.exists()
