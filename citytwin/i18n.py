@@ -40,6 +40,14 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "vi": "Đã cấp phát {total} thiết bị: thêm {added}, giữ {kept}, thu hồi {revoked}.",
         "en": "Provisioned {total} devices: {added} added, {kept} kept, {revoked} revoked.",
     },
+    "report_written": {
+        "vi": "Đã ghi báo cáo: {html} và {pdf}",
+        "en": "Report written: {html} and {pdf}",
+    },
+    "report_failed": {
+        "vi": "Không lập được báo cáo: {error}",
+        "en": "Cannot make the report: {error}",
+    },
     # operator console
     "title": {"vi": "Trung tâm Giám sát, Điều hành", "en": "Monitoring and Operations Centre"},
     "province": {"vi": "tỉnh Thái Bình", "en": "Thái Bình province"},

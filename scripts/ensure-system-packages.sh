@@ -17,6 +17,10 @@ REQUIRED=(
   "curl:/usr/bin/curl"
   "postgresql:/usr/lib/postgresql/*/bin/postgres"
   "python3-venv:(python module venv)"
+  # the report's PDF (WeasyPrint): Pango lays text out, DejaVu has Vietnamese diacritics
+  "libpango-1.0-0:/usr/lib/*/libpango-1.0.so.0"
+  "libpangoft2-1.0-0:/usr/lib/*/libpangoft2-1.0.so.0"
+  "fonts-dejavu-core:/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 )
 
 missing=()
@@ -25,7 +29,7 @@ for entry in "${REQUIRED[@]}"; do
   path=${entry#*:}
   if [ "$package" = python3-venv ]; then
     python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=("$package")
-  elif [ "$package" = postgresql ]; then
+  elif [[ "$path" == *"*"* ]]; then
     compgen -G "$path" >/dev/null || missing+=("$package")
   elif [ ! -e "$path" ]; then
     missing+=("$package")
