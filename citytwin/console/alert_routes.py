@@ -23,6 +23,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from fastapi.templating import Jinja2Templates
+from pydantic import AwareDatetime
 
 from analytics.alerts.model import AlertState, RuleType, Severity
 from analytics.kpis.windows import Window
@@ -51,7 +52,7 @@ def _vocabulary(language: Language) -> dict[str, str]:
     words += [f"rule_{rule}" for rule in RuleType]
     words += [key for key in MESSAGES if key.startswith(("action_", "light_", "trend_"))]
     words += [f"window_{window.value}" for window in Window]
-    return {key: text(key, language) for key in words}
+    return {key: MESSAGES[key][language] for key in words}  # placeholders filled by the script
 
 
 def console_alerts_router(authenticator: Authenticator, default_language: Language) -> APIRouter:
@@ -118,12 +119,15 @@ def console_alerts_router(authenticator: Authenticator, default_language: Langua
         lang: Annotated[Literal["vi", "en"] | None, Query(description="vi or en")] = None,
         scope: Annotated[str, Query(max_length=300)] = "province",
         window: Annotated[Window, Query()] = Window.DAY,
+        at: Annotated[
+            AwareDatetime | None, Query(description="a moment in the period (default: now)")
+        ] = None,
     ) -> HTMLResponse:
         language: Language = lang or default_language
         principal = login(credentials, language)
-        return render(
-            request, "kpis.html", language, principal, {"scope": scope, "window": window.value}
-        )
+        chosen: dict[str, object] = {"scope": scope, "window": window.value}
+        chosen |= {"at": at.isoformat()} if at is not None else {}
+        return render(request, "kpis.html", language, principal, chosen)
 
     @router.get("/console/{name}.js", include_in_schema=False)
     async def script(name: str) -> FileResponse:

@@ -461,3 +461,20 @@ async def test_on_postgresql_the_same_actions_and_refusals(
             (Action.ACKNOWLEDGED, "truc-ban"),
             (Action.RESOLVED, "truc-ban"),
         ]
+
+
+async def test_the_console_pages_ask_for_a_login_and_know_the_role(
+    http: httpx.AsyncClient,
+) -> None:
+    for page in ("/alerts", "/kpis"):
+        anonymous = await http.get(page)
+        assert anonymous.status_code == 401
+        assert anonymous.headers["www-authenticate"] == 'Basic realm="citytwin"'
+        wrong = await http.get(page, auth=(VIEWER[0], "guess"))
+        assert "Sai tên đăng nhập hoặc mật khẩu." in wrong.text
+    viewer = (await http.get("/alerts", auth=VIEWER)).text
+    assert '"canAct": false' in viewer
+    assert "Đăng nhập: khach (xem)" in viewer
+    operator = (await http.get("/alerts", params={"lang": "en"}, auth=OPERATOR)).text
+    assert '"canAct": true' in operator
+    assert "Signed in: truc-ban (operator)" in operator

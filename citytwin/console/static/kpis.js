@@ -28,6 +28,7 @@
 
   async function load() {
     const query = new URLSearchParams({ scope: config.scope, window: config.window });
+    if (config.at) query.set("at", config.at);
     const response = await fetch("/api/kpis/scorecard?" + query, { credentials: "same-origin" });
     const answer = await response.json();
     loaded = true;
