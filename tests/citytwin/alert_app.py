@@ -54,8 +54,9 @@ class AlertApp:
 
 @contextmanager
 def running_app(
-    state: Path, influx: Influx, database: str, *, store_url: str = ""
+    state: Path, influx: Influx, database: str, *, store_url: str = "", influx_url: str = ""
 ) -> Iterator[AlertApp]:
+    """The app on a free port; ``influx_url`` points it elsewhere than ``influx``."""
     port = free_port()
     settings = CitytwinSettings.model_validate(
         {
@@ -64,7 +65,7 @@ def running_app(
             "mqtt": {"port": free_port()},
             "influx": {
                 "embedded": False,
-                "url": influx.url,
+                "url": influx_url or influx.url,
                 "database": database,
                 "username": influx.username,
                 "password": influx.password,

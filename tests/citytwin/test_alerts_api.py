@@ -29,7 +29,7 @@ from tests.citytwin.alert_app import (
     signal,
 )
 from tests.postgres import Postgres, start_postgres
-from tests.services import Influx
+from tests.services import Influx, free_port
 
 pytestmark = [pytest.mark.asyncio(loop_scope="function"), pytest.mark.timeout(120)]
 
@@ -478,3 +478,27 @@ async def test_the_console_pages_ask_for_a_login_and_know_the_role(
     operator = (await http.get("/alerts", params={"lang": "en"}, auth=OPERATOR)).text
     assert '"canAct": true' in operator
     assert "Signed in: truc-ban (operator)" in operator
+
+
+async def test_an_unreachable_store_or_influxdb_is_503_and_the_app_keeps_serving(
+    tmp_path: Path, influx: Influx
+) -> None:
+    closed = free_port()
+    with running_app(
+        tmp_path,
+        influx,
+        "alertsapi",
+        store_url=f"postgresql://citytwin@127.0.0.1:{closed}/alerts",
+        influx_url=f"http://127.0.0.1:{free_port()}",
+    ) as app:
+        async with httpx.AsyncClient(base_url=app.url, timeout=30) as http:
+            for _ in range(2):  # each request tries the store again
+                down = await http.get("/api/alerts", auth=VIEWER)
+                assert down.status_code == 503
+                assert down.json()["error"] == "unavailable"
+                assert f"127.0.0.1:{closed}/alerts" in down.json()["message"]
+            kpis = await http.get("/api/kpis/scorecard", auth=VIEWER)
+            assert kpis.status_code == 503
+            assert "did not answer" in kpis.json()["message"]
+            assert (await http.get("/health")).json()["status"] == "ok"
+            assert (await http.get("/alerts", auth=VIEWER)).status_code == 200
