@@ -10,6 +10,7 @@
     POST   /api/alerts/{id}/resolve         close it (manual | false_alarm)  operator
     POST   /api/alerts/{id}/assign          give it to someone               operator
     POST   /api/alerts/{id}/notes           add a note                       operator
+    PUT    /api/alerts/{id}/evidence        attach a JPEG snapshot           operator
     GET    /api/maintenance                 maintenance windows              viewer
     POST   /api/maintenance                 add one                          admin
     DELETE /api/maintenance/{id}            remove one                       admin
@@ -25,7 +26,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Header, Path, Query
+from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import AwareDatetime, BaseModel
 
@@ -37,6 +38,7 @@ from analytics.alerts.errors import (
     EvidenceError,
     IllegalTransitionError,
 )
+from analytics.alerts.evidence import MAX_SNAPSHOT_BYTES
 from analytics.alerts.lifecycle import AlertLifecycle
 from analytics.alerts.model import AlertState, RuleType
 from analytics.alerts.queries import MAX_PAGE, AlertFilter, changes_after, find_alerts
@@ -57,6 +59,7 @@ from citytwin.api.bodies import (
 from citytwin.api.errors import ApiRefusalError, refusals
 from citytwin.api.live import EVENT_STREAM, FeedTiming, alert_events, start_id
 from citytwin.auth import Principal
+from twins.http_body import BodyTooLargeError, read_body
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +90,8 @@ async def _guard(alert_id: str | None, lifecycle: AlertLifecycle, work: Awaitabl
         raise ApiRefusalError(422, "invalid", str(exc)) from None
     except AlertStoreError as exc:
         raise ApiRefusalError(503, "unavailable", str(exc)) from None
+    except EvidenceError as exc:
+        raise ApiRefusalError(422, "invalid", str(exc), field="body") from None
     except AlertError as exc:
         raise ApiRefusalError(422, "invalid", str(exc)) from None
 
@@ -232,6 +237,33 @@ def alerts_router(access: AlertAccess, callers: Callers, timing: FeedTiming) -> 
             media_type="image/jpeg",
             headers={"Cache-Control": "private, max-age=3600"},
         )
+
+    @router.put(
+        "/alerts/{alert_id}/evidence",
+        summary="Attach a snapshot (JPEG body) to an alert",
+        response_model=AlertBody,
+        responses=refusals(401, 403, 404, 413, 422, 503),
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}},
+            }
+        },
+    )
+    async def attach_evidence(
+        alert_id: AlertId, request: Request, caller: Principal = operator
+    ) -> AlertBody:
+        """The snapshot becomes the alert's evidence (the history keeps the earlier one's
+        path); not a JPEG or over 20 MiB is refused."""
+        try:
+            jpeg = await read_body(request, MAX_SNAPSHOT_BYTES)
+        except BodyTooLargeError as exc:
+            raise ApiRefusalError(413, "too_large", str(exc)) from None
+        actor = caller.actor
+        alert = await act(
+            alert_id, lambda lifecycle: lifecycle.attach_evidence(alert_id, jpeg, actor=actor)
+        )
+        return AlertBody.of(alert)
 
     @router.post(
         "/alerts/{alert_id}/acknowledge",

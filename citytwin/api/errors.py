@@ -6,6 +6,7 @@
     403 forbidden          the caller's role may not do this (``needed`` names the role)
     404 not_found          no alert, KPI, evidence or maintenance window with that id
     409 conflict           the alert's state does not allow the action (``state`` names it)
+    413 too_large          a snapshot over 20 MiB
     422 invalid            a parameter or body field is unusable (``field`` names it)
     503 unavailable        the alert store or InfluxDB cannot be reached
 
@@ -114,6 +115,7 @@ def refusals(*statuses: int) -> dict[int | str, dict[str, Any]]:
         403: "the caller's role may not do this",
         404: "no such alert, KPI, evidence or window",
         409: "the alert's state does not allow the action",
+        413: "the body is larger than accepted",
         422: "a parameter or body field is unusable",
         503: "the alert store or InfluxDB cannot be reached",
     }

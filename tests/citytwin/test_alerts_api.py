@@ -334,6 +334,25 @@ async def test_the_snapshot_downloads_as_the_jpeg_kept(
     assert none.json()["message"] == f"alert {bare.id} has no snapshot"
 
 
+async def test_an_operator_attaches_a_snapshot_and_only_a_jpeg(
+    http: httpx.AsyncClient, lifecycle: AlertLifecycle, unique_name: str
+) -> None:
+    alert = await open_alert(lifecycle, unique_name)
+    url = f"/api/alerts/{alert.id}/evidence"
+    jpeg = {"Content-Type": "image/jpeg"}
+    viewer = await http.put(url, content=JPEG, headers=jpeg, auth=VIEWER)
+    assert viewer.status_code == 403
+    png = await http.put(url, content=b"\x89PNG\r\n\x1a\n...", headers=jpeg, auth=OPERATOR)
+    assert png.status_code == 422
+    assert "the snapshot is not a JPEG (starts with 89504e47" in png.json()["message"]
+    attached = await http.put(url, content=JPEG, headers=jpeg, auth=OPERATOR)
+    assert attached.status_code == 200, attached.text
+    assert attached.json()["evidence"] == url
+    assert (await http.get(url, auth=VIEWER)).content == JPEG
+    last = (await lifecycle.history(alert.id))[-1]
+    assert (last.action, last.actor) == (Action.EVIDENCE, "truc-ban")
+
+
 async def test_maintenance_windows_are_for_admins(
     http: httpx.AsyncClient, lifecycle: AlertLifecycle, unique_name: str
 ) -> None:
