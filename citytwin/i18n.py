@@ -112,7 +112,6 @@ MESSAGES: dict[str, dict[Language, str]] = {
     "alerts_live": {"vi": "trực tiếp", "en": "live"},
     "alerts_offline": {"vi": "mất kết nối trực tiếp", "en": "live feed lost"},
     "alerts_none": {"vi": "Không có cảnh báo nào.", "en": "No alerts."},
-    "alerts_filter": {"vi": "Lọc", "en": "Filter"},
     "alerts_any": {"vi": "tất cả", "en": "any"},
     "alerts_severity": {"vi": "Mức độ", "en": "Severity"},
     "alerts_rule_type": {"vi": "Loại", "en": "Type"},
