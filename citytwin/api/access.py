@@ -39,13 +39,13 @@ class AlertAccess:
     def __init__(
         self,
         settings: AlertStoreSettings,
-        state_dir_url: str,
+        url: str,
         evidence: DiskEvidenceStorage,
         *,
         clock: Clock = utc_now,
     ) -> None:
         self.settings = settings
-        self.url = state_dir_url
+        self.url = url
         self.evidence = evidence
         self.clock = clock
         self._lifecycle: AlertLifecycle | None = None
