@@ -10,11 +10,13 @@ request opens it once it answers.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import (
     HTTPAuthorizationCredentials,
     HTTPBasic,
@@ -77,7 +79,24 @@ class AlertAccess:
             self._lifecycle = None
 
 
-BASIC = HTTPBasic(realm="citytwin", auto_error=False, description="a console user")
+class ConsoleLogin(HTTPBasic):
+    """HTTP basic as browsers send it: UTF-8 (a Vietnamese password), and a malformed
+    header is no credential (the caller then gets the API's own 401), where FastAPI's
+    scheme takes ASCII only and answers a malformed header itself."""
+
+    async def __call__(self, request: Request) -> HTTPBasicCredentials | None:  # type: ignore[override]
+        scheme, _, value = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "basic" or not value:
+            return None
+        try:
+            decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        user, separator, password = decoded.partition(":")
+        return HTTPBasicCredentials(username=user, password=password) if separator else None
+
+
+BASIC = ConsoleLogin(realm="citytwin", auto_error=False, description="a console user")
 BEARER = HTTPBearer(auto_error=False, description="an API token of another system (api.tokens)")
 
 

@@ -25,6 +25,8 @@ from tests.services import Influx, free_port, serve_in_thread
 VIEWER = ("khach", "chi-xem-2026")
 OPERATOR = ("truc-ban", "truc-ban-2026")
 ADMIN = ("quan-tri", "quan-tri-2026")
+VIETNAMESE = ("lan", "mật-khẩu-trực-ban")
+"""An operator whose password is not ASCII (browsers send it as UTF-8)."""
 OPERATOR_TOKEN = "queue-system-token-0123456789"
 VIEWER_TOKEN = "dashboard-token-9876543210abc"
 
@@ -75,6 +77,7 @@ def running_app(
                     VIEWER[0]: {"password": VIEWER[1]},
                     OPERATOR[0]: {"password": OPERATOR[1], "role": "operator"},
                     ADMIN[0]: {"password": ADMIN[1], "role": "admin"},
+                    VIETNAMESE[0]: {"password": VIETNAMESE[1], "role": "operator"},
                 }
             },
             "alerts": {"url": store_url},

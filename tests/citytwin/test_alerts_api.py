@@ -20,6 +20,7 @@ from tests.citytwin.alert_app import (
     OPERATOR,
     OPERATOR_TOKEN,
     T0,
+    VIETNAMESE,
     VIEWER,
     VIEWER_TOKEN,
     AlertApp,
@@ -129,6 +130,7 @@ async def test_without_credentials_or_with_wrong_ones_the_answer_is_401(
         await http.get(f"/api/alerts/{alert.id}", auth=(OPERATOR[0], "guess")),
         await http.post(f"/api/alerts/{alert.id}/acknowledge", headers=bearer("not-a-token")),
         await http.get("/api/kpis/scorecard"),
+        await http.get("/api/alerts", headers={"Authorization": "Basic !!not-base64"}),
     ):
         assert attempt.status_code == 401
         assert attempt.json()["error"] == "unauthorized"
@@ -200,6 +202,15 @@ async def test_an_operator_acts_and_each_action_is_in_the_history(
         "truc-ban",
         "can-bo-lan",
     )
+
+
+async def test_a_password_in_vietnamese_logs_in(
+    http: httpx.AsyncClient, lifecycle: AlertLifecycle, unique_name: str
+) -> None:
+    alert = await open_alert(lifecycle, unique_name)
+    acked = await http.post(f"/api/alerts/{alert.id}/acknowledge", auth=VIETNAMESE)
+    assert acked.status_code == 200, acked.text
+    assert acked.json()["acknowledged_by"] == "lan"
 
 
 async def test_a_false_alarm_is_kept_as_such(
@@ -416,6 +427,15 @@ async def test_changes_are_found_by_polling_and_pushed_live(
         "/api/alerts/changes", params={"after": polled.json()["last_id"]}, auth=VIEWER
     )
     assert later.json()["alerts"] == []
+    # a reader that reconnects with the last id it saw gets what it missed
+    await lifecycle.note(alert.id, actor="truc-ban", text="missed while away")
+    resumed = {"Last-Event-ID": str(polled.json()["last_id"])}
+    async with http.stream("GET", "/api/alerts/stream", headers=resumed, auth=VIEWER) as again:
+        async with asyncio.timeout(20):
+            async for line in again.aiter_lines():
+                if line.startswith("data:"):
+                    assert orjson.loads(line.removeprefix("data:"))["id"] == alert.id
+                    break
 
 
 async def test_the_api_is_described_in_openapi(http: httpx.AsyncClient) -> None:
