@@ -21,18 +21,18 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
-from fastapi.security import HTTPBasic, HTTPBasicCredentials
+from fastapi.security import HTTPBasicCredentials
 from fastapi.templating import Jinja2Templates
 from pydantic import AwareDatetime
 
 from analytics.alerts.model import AlertState, RuleType, Severity
 from analytics.kpis.windows import Window
+from citytwin.api.access import BASIC
 from citytwin.auth import Authenticator, Principal, Role
 from citytwin.i18n import MESSAGES, Language, text
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 STATIC = Path(__file__).parent / "static"
-BASIC = HTTPBasic(realm="citytwin", auto_error=False)
 CHALLENGE = {"WWW-Authenticate": 'Basic realm="citytwin"'}
 SCRIPTS = frozenset({"alerts", "kpis"})
 

@@ -211,6 +211,9 @@ async def test_a_password_in_vietnamese_logs_in(
     acked = await http.post(f"/api/alerts/{alert.id}/acknowledge", auth=VIETNAMESE)
     assert acked.status_code == 200, acked.text
     assert acked.json()["acknowledged_by"] == "lan"
+    page = await http.get("/alerts", auth=VIETNAMESE)
+    assert page.status_code == 200
+    assert "Đăng nhập: lan (trực ban)" in page.text
 
 
 async def test_a_false_alarm_is_kept_as_such(
