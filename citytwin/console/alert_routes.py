@@ -39,7 +39,8 @@ SCRIPTS = frozenset({"alerts", "kpis"})
 PAGE_LABELS = (
     "alerts_title", "kpis_title", "alerts_live", "alerts_offline", "alerts_none",
     "alerts_acknowledge", "alerts_resolve", "alerts_false_alarm", "alerts_history",
-    "alerts_evidence", "alerts_close", "alerts_refused", "alerts_assignee", "kpi_none",
+    "alerts_evidence", "alerts_close", "alerts_refused", "alerts_assignee", "alerts_note",
+    "alerts_add_note", "alerts_assign", "kpi_none",
     "kpi_unavailable",
 )  # fmt: skip
 """Labels the scripts need besides the vocabularies (states, severities, …)."""

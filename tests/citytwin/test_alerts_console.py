@@ -96,7 +96,7 @@ async def until(check: Callable[[], Awaitable[bool]]) -> None:
 async def inbox(browser: Browser, app: AlertApp, site: str, login: tuple[str, str]) -> Page:
     page = await open_page(browser, f"{app.url}/alerts", login)
     await page.fill("input[name=site]", site)
-    await page.dispatch_event("#filters", "change")
+    await page.press("input[name=site]", "Tab")  # leaving the field applies the filter
     await until(lambda: page.evaluate("window.alertsInbox.ready()"))
     # a mark only this very document carries: gone if the page reloads
     await page.evaluate("window.notReloaded = true")
@@ -143,6 +143,19 @@ async def test_an_alert_appears_live_and_an_operator_acknowledges_it(
         await until(lambda: page.evaluate("document.getElementById('evidence').naturalWidth > 0"))
         assert await page.evaluate("document.getElementById('evidence').naturalWidth") == 160
 
+        # a note and an assignee from the alert's panel
+        await page.fill("#detail-actions input[name=text]", "đã gọi cán bộ")
+        await page.click('#detail-actions button[data-action="notes"]')
+        await until(lambda: _count_is(page, "#history li", 4))
+        assert (await page.locator("#history li").last.inner_text()).endswith(
+            "truc-ban · ghi chú — đã gọi cán bộ"
+        )
+        await page.fill("#detail-actions input[name=assignee]", "can-bo-lan")
+        await page.click('#detail-actions button[data-action="assign"]')
+        await until(lambda: _count_is(page, "#history li", 5))
+        assert (await page.locator(selector + " td").all_inner_texts())[7] == "can-bo-lan"
+        assert (await lifecycle.get(alert.id)).assignee == "can-bo-lan"
+
         # another process resolves it: the page follows, still without a reload
         await lifecycle.resolve(alert.id, actor="can-bo-lan")
         await until(lambda: _state_is(page, selector, "resolved"))
@@ -170,6 +183,9 @@ async def test_a_viewer_sees_no_buttons_and_english_on_the_switch(
         selector = row(page, alert.id)
         await until(lambda: page.locator(selector).is_visible())
         assert await page.locator(selector + " button").count() == 0
+        await page.locator(selector).click()
+        await until(lambda: _count_is(page, "#history li", 1))
+        assert await page.locator("#detail-actions").count() == 0
         await page.click("#switch")
         await page.wait_for_url("**/alerts?lang=en")
         assert await page.locator("header h1").inner_text() == (
@@ -177,7 +193,7 @@ async def test_a_viewer_sees_no_buttons_and_english_on_the_switch(
         )
         assert "Signed in: khach (viewer)" in await page.locator("header nav").inner_text()
         await page.fill("input[name=site]", unique_name)
-        await page.dispatch_event("#filters", "change")
+        await page.press("input[name=site]", "Tab")
         await until(lambda: page.locator(selector).is_visible())
         cells = await page.locator(selector + " td").all_inner_texts()
         assert cells[:2] == ["major", "open"]

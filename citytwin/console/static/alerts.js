@@ -14,7 +14,8 @@
   const detail = document.getElementById("detail");
   let source = null;
   let shownDetail = null;
-  let loaded = false;
+  let loading = 0;
+  let asked = 0;
 
   function filters() {
     const wanted = {};
@@ -117,14 +118,20 @@
 
   async function load() {
     const query = new URLSearchParams({ ...filters(), limit: "200" });
+    loading += 1;
+    const mine = ++asked;
     try {
       const page = await call("/api/alerts?" + query);
+      if (mine !== asked) return; // the filters changed again meanwhile
+      // the list is replaced when the answer is here, so rows stay clickable until then
+      alerts.clear();
       for (const alert of page.alerts) alerts.set(alert.id, alert);
       errorBox.textContent = "";
     } catch (error) {
       errorBox.textContent = L.alerts_refused.replace("{error}", error.message);
+    } finally {
+      loading -= 1;
     }
-    loaded = true;
     render();
   }
 
@@ -144,8 +151,9 @@
   }
 
   async function showDetail(id) {
-    shownDetail = id;
     const alert = alerts.get(id);
+    if (!alert) return;
+    shownDetail = id;
     let history = [];
     try {
       history = await call(`/api/alerts/${id}/history`);
@@ -186,7 +194,33 @@
       list.append(item);
     }
     detail.append(title, list);
+    if (config.canAct) detail.append(actionForm(id));
     detail.hidden = false;
+  }
+
+  function actionForm(id) {
+    // a note (in any state) and an assignee, each one API call with the input's text
+    const form = document.createElement("form");
+    form.id = "detail-actions";
+    form.addEventListener("submit", (event) => event.preventDefault());
+    for (const [action, field, label, placeholder, size] of [
+      ["notes", "text", L.alerts_add_note, L.alerts_note, 40],
+      ["assign", "assignee", L.alerts_assign, L.alerts_assignee, 16],
+    ]) {
+      const input = document.createElement("input");
+      input.name = field;
+      input.size = size;
+      input.placeholder = placeholder;
+      const send = document.createElement("button");
+      send.type = "button";
+      send.textContent = label;
+      send.dataset.action = action;
+      send.addEventListener("click", () => {
+        if (input.value.trim()) act(id, action, { [field]: input.value.trim() });
+      });
+      form.append(input, send, " ");
+    }
+    return form;
   }
 
   function follow() {
@@ -207,14 +241,11 @@
     });
   }
 
-  form.addEventListener("change", () => {
-    alerts.clear();
-    load();
-  });
+  form.addEventListener("change", load);
   form.addEventListener("submit", (event) => event.preventDefault());
 
   window.alertsInbox = {
-    ready: () => loaded && source !== null && source.readyState === EventSource.OPEN,
+    ready: () => loading === 0 && source !== null && source.readyState === EventSource.OPEN,
     stop: () => source && source.close(),
   };
   load().then(follow);
