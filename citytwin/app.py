@@ -3,6 +3,8 @@
 /api/2/...          the Ditto-compatible twin API (embedded twin service)
 /ingest/...         HTTP ingest for other government systems
 /, /wall            the operator console: overview, camera wall (tokens for the hub)
+/alerts, /kpis      the console's alert inbox and KPI scorecard
+/api/alerts, /api/kpis, /api/maintenance   alerts and KPIs for people and other systems
 /health             liveness and the state of what this process depends on
 /metrics            Prometheus metrics
 /docs, /openapi.json  the API description (served offline)
@@ -22,13 +24,23 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 from prometheus_client import make_asgi_app
 
+from analytics.alerts.evidence import DiskEvidenceStorage
+from analytics.kpis.influx import KpiInflux
 from citytwin.accounts import ServiceRole
+from citytwin.api.access import AlertAccess, Callers
+from citytwin.api.alerts import alerts_router
+from citytwin.api.errors import install_handlers
+from citytwin.api.kpis import KpiSource, kpis_router
+from citytwin.api.live import FeedTiming
+from citytwin.auth import Authenticator
+from citytwin.console.alert_routes import console_alerts_router
 from citytwin.console.routes import console_router
 from citytwin.console.wall_routes import WallConfig, wall_router
 from citytwin.paths import StatePaths
 from citytwin.settings import CitytwinSettings
 from citytwin.stack import (
     Secrets,
+    influx_username,
     mqtt_account,
     registry_path,
     twin_client,
@@ -110,6 +122,7 @@ def create_app(settings: CitytwinSettings, secrets: Secrets) -> ASGIApp:
 
     app.include_router(console_router(operator_client, settings.language))
     _mount_wall(app, settings, secrets, operator_client)
+    _mount_alerts_and_kpis(app, settings, secrets, resources)
     _mount_ingest(app, settings, secrets)
     if not settings.twins.embedded:
         return app
@@ -178,6 +191,39 @@ def _mount_wall(
     )
     signer = TokenSigner(secrets.video_token_key)
     app.include_router(wall_router(operator_client, service_client, signer, config, time.time))
+
+
+def _mount_alerts_and_kpis(
+    app: FastAPI, settings: CitytwinSettings, secrets: Secrets, resources: AsyncExitStack
+) -> None:
+    """The alerts and KPI API and the console's pages on them: people log in with their
+    console user, other systems with a bearer token (``citytwin.auth``)."""
+    state_dir = settings.state_dir
+    access = AlertAccess(
+        settings.alerts,
+        settings.alerts.store_url(state_dir),
+        DiskEvidenceStorage(settings.alerts.evidence_root(state_dir)),
+    )
+    resources.callback(access.close)
+    authenticator = Authenticator.from_settings(settings, secrets.twins)
+    callers = Callers(authenticator)
+    influx = settings.influx
+
+    def kpi_client() -> KpiInflux:
+        return KpiInflux(
+            str(influx.url),
+            influx.database,
+            username=influx_username(settings),
+            password=secrets.influx,
+            token=influx.token.get_secret_value(),
+            timeout=30.0,
+        )
+
+    timing = FeedTiming(settings.api.live_poll_seconds, settings.api.heartbeat_seconds)
+    install_handlers(app)
+    app.include_router(alerts_router(access, callers, timing))
+    app.include_router(kpis_router(KpiSource(kpi_client), callers))
+    app.include_router(console_alerts_router(authenticator, settings.language))
 
 
 def _mount_ingest(app: FastAPI, settings: CitytwinSettings, secrets: Secrets) -> None:

@@ -18,8 +18,9 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from analytics.alerts.settings import AlertStoreSettings
 from ingest.settings import IngestSettings
-from twins.settings import AccountName, TwinSettings
+from twins.settings import AccountName, TwinRole, TwinSettings
 from twins.validation import dotted, problems
 from video.settings import VideoSettings
 
@@ -127,6 +128,67 @@ class HttpSettings(BaseModel):
     port: int = Field(default=8080, ge=1, le=65535, description="TCP port to listen on.")
 
 
+# ---- alerts and KPIs over HTTP: the alert store section and the API's tokens ----------
+# (kept together so that a branch adding other analytics sections merges cleanly)
+
+
+class ApiToken(BaseModel):
+    """A bearer token another system calls the alerts and KPI API with, and its role."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    token: SecretStr = Field(
+        description="The secret sent as `Authorization: Bearer <token>` (16 characters or more)."
+    )
+    role: TwinRole = Field(
+        default=TwinRole.VIEWER,
+        description="viewer (reads alerts and KPIs), operator (also acknowledges,"
+        " resolves, assigns and annotates alerts) or admin (also maintenance windows).",
+    )
+
+    @model_validator(mode="after")
+    def _long_enough(self) -> ApiToken:
+        if len(self.token.get_secret_value()) < 16:
+            raise ValueError("token: use 16 characters or more (e.g. `openssl rand -hex 24`)")
+        return self
+
+
+class ApiSettings(BaseModel):
+    """The alerts and KPI HTTP API (/api/alerts, /api/kpis): who may call it besides the
+    console's users (twins.users, with their role), and how the live feed polls."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tokens: dict[AccountName, ApiToken] = Field(
+        default_factory=dict,
+        description="Bearer tokens of other systems by name; the name is the actor"
+        " written in an alert's history (as `api:NAME`).",
+    )
+    live_poll_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="How often an open live feed (/api/alerts/stream) asks the alert store"
+        " for changes.",
+    )
+    heartbeat_seconds: float = Field(
+        default=15.0, gt=0, le=300, description="Idle time after which a live feed sends a comment."
+    )
+
+    @model_validator(mode="after")
+    def _tokens_differ(self) -> ApiSettings:
+        seen: dict[str, str] = {}
+        for name, token in self.tokens.items():
+            secret = token.token.get_secret_value()
+            if secret in seen:
+                raise ValueError(f"tokens: {name!r} has the same token as {seen[secret]!r}")
+            seen[secret] = name
+        return self
+
+
+# ---- end of the alerts and KPIs block ----------------------------------------------------
+
+
 class CitytwinSettings(BaseSettings):
     """Everything citytwin can be told; every section forbids unknown keys."""
 
@@ -160,6 +222,16 @@ class CitytwinSettings(BaseSettings):
     video: VideoSettings = Field(
         default_factory=VideoSettings, description="Camera hub and WebRTC relay."
     )
+    # ---- alerts and KPIs over HTTP (see ApiSettings) ----
+    alerts: AlertStoreSettings = Field(
+        default_factory=AlertStoreSettings,
+        description="The alert store (SQLite embedded, PostgreSQL in production), evidence"
+        " and escalation.",
+    )
+    api: ApiSettings = Field(
+        default_factory=ApiSettings, description="The alerts and KPI HTTP API: tokens, live feed."
+    )
+    # ---- end of alerts and KPIs ----
 
     @classmethod
     def settings_customise_sources(

@@ -13,6 +13,7 @@
     influx.py          the InfluxDB v1 calls the engine needs
     engine.py          dirty windows by event time, recompute from InfluxDB, write `kpi`
     scorecard.py       target vs actual, traffic light, trend against the previous period
+    history.py         one KPI's windows over a period, with their lights
     settings.py        the rules no device reports (office hours, SLA target, limits, …)
     docs.py            docs/kpis.md from the catalogue
 

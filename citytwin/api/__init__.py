@@ -1,0 +1,1 @@
+"""The alerts and KPI HTTP API (``/api/alerts``, ``/api/kpis``, ``/api/maintenance``)."""
