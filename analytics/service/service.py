@@ -45,6 +45,7 @@ from analytics.service.health import serve_health
 from analytics.service.notices import notice_of
 from analytics.service.pipeline import CommittedCheckpoint, SignalPipeline
 from analytics.service.runtime import AnalyticsRuntime
+from analytics.service.stream_health import StreamHealthWatch
 from analytics.service.summaries import AlertSummaries
 from ingest.influx import InfluxV1Client
 from twins.client import DittoClient
@@ -81,6 +82,7 @@ class AnalyticsService:
         self._outbox: TransitionOutbox | None = None
         self._exporter: AlertPointExporter | None = None
         self._lifecycle: AlertLifecycle | None = None
+        self._streams: StreamHealthWatch | None = None
         self.ready = asyncio.Event()
 
     # ---- running -----------------------------------------------------------------------------
@@ -176,6 +178,7 @@ class AnalyticsService:
                 handle_presence=pipeline.handle,
                 clock=self.clock,
             )
+            self._streams = StreamHealthWatch(self._twin_client, pipeline.handle, sites=rt.sites)
             self.health_port = stack.enter_context(
                 serve_health(self._report, s.health_host, s.health_port)
             )
@@ -190,6 +193,7 @@ class AnalyticsService:
                 notify = group.create_task(self._notifier.run(), name="notify")
                 loops = [
                     group.create_task(feed.run(), name="analytics-feed"),
+                    group.create_task(self._streams.run(), name="analytics-stream-health"),
                     group.create_task(self._export_loop(), name="analytics-export"),
                     group.create_task(
                         self._every(s.escalation_seconds, self._escalate),
@@ -336,6 +340,8 @@ class AnalyticsService:
             figures["engine"] = asdict(self._pipeline.engine.stats)
         if self._summaries is not None:
             figures["twin_summaries_written"] = self._summaries.written
+        if self._streams is not None:
+            figures["stream_health_changes"] = self._streams.changes
         return self.ready.is_set(), figures
 
 

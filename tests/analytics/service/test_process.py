@@ -125,3 +125,55 @@ def test_a_flood_opens_an_alert_everywhere_and_its_end_resolves_it(
             reader.close()
             device.close()
             watcher.close()
+
+
+def test_a_camera_stream_the_hub_reports_down_is_an_alert_until_it_is_up(
+    broker: Broker,
+    influx: Influx,
+    twin_service: TwinService,
+    make_site: Callable[..., Site],
+    rules_dir: Path,
+    tmp_path: Path,
+) -> None:
+    """Stream health comes from the camera twin's ``stream`` feature, as the hub writes it."""
+    (rules_dir / "cameras.yaml").write_text(
+        'site: "thaibinh.*"\nkind: camera\nrules:\n'
+        "  - {id: stream-down, type: stream_down, min_down_s: 0, severity: major}\n",
+        encoding="utf-8",
+    )
+    site = make_site([("cam-01", "camera")])
+    thing = f"{site.namespace}:cam-01"
+    key = AlertKey("stream-down", thing)
+    state_dir = tmp_path / "var"
+    runtime = analytics_runtime(broker, influx, twin_service, site, state_dir, rules_dir)
+    down_at = "2026-12-04T01:00:00.000Z"
+    up_at = "2026-12-04T01:05:00.000Z"
+
+    def hub_reports(health: str, since: str) -> None:
+        with twin_service.client() as client:
+            client.patch(
+                thing,
+                "features/stream/properties",
+                {"health": health, "healthSince": since, "receivedFps": 0.0, "lastError": "EOF"},
+            )
+
+    with in_process(runtime):
+        reader = StoreReader(state_dir)
+        try:
+            hub_reports("down", down_at)
+            (alert,) = wait_until(lambda: reader.alerts_of(key), "the stream-down alert")
+            assert alert.opened_at.isoformat() == "2026-12-04T01:00:00+00:00"
+            hub_reports("down", down_at)  # the hub's periodic refresh: nothing new
+            hub_reports("up", up_at)
+            (resolved,) = wait_until(
+                lambda: [a for a in reader.alerts_of(key) if a.state is AlertState.RESOLVED],
+                "the alert to resolve",
+            )
+            assert resolved.id == alert.id
+            assert resolved.resolved_at is not None
+            assert resolved.resolved_at.isoformat() == "2026-12-04T01:05:00+00:00"
+            assert wait_until(
+                lambda: twin_alerts(twin_service, thing)["changedAt"] == up_at, "camera summary"
+            )
+        finally:
+            reader.close()
