@@ -224,6 +224,18 @@ class CitytwinSettings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _alert_store_url_is_usable(self) -> CitytwinSettings:
+        from analytics.alerts.errors import AlertStoreUrlError
+        from analytics.alerts.store import parse_store_url
+
+        if self.alerts.url:
+            try:
+                parse_store_url(self.alerts.url, self.alerts.password.get_secret_value())
+            except AlertStoreUrlError as exc:  # its message names alerts.url and the value
+                raise ValueError(str(exc)) from None
+        return self
+
+    @model_validator(mode="after")
     def _ports_do_not_collide(self) -> CitytwinSettings:
         used: dict[int, str] = {}
         rpc = "influx.url's port + 2 (the embedded InfluxDB's RPC port)"

@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from analytics.alerts.errors import AlertStoreError, AlertStoreUrlError
+from analytics.checkpoint import CheckpointError
 from analytics.rules.errors import RuleFileError
 from analytics.service.runtime import AnalyticsRuntime
 from analytics.service.settings import AnalyticsSettings
@@ -23,7 +25,8 @@ from citytwin.stack import (
 )
 from citytwin.state_dir import use_private_files
 
-EXIT_BAD_RULES = 2
+EXIT_BAD_CONFIG = 2
+EXIT_FAILED = 1
 
 
 def analytics_runtime(settings: CitytwinSettings) -> AnalyticsRuntime:
@@ -92,11 +95,17 @@ def analytics(
                 {**settings.model_dump(), "analytics": chosen.model_dump()}
             )
         except ValueError as exc:
-            for line in settings_problems(exc):
-                typer.echo(f"analytics: {line}", err=True)
-            raise typer.Exit(EXIT_BAD_RULES) from None
+            for line in settings_problems(exc):  # the option sets the setting it names
+                typer.echo(f"analytics.{line}", err=True)
+            raise typer.Exit(EXIT_BAD_CONFIG) from None
     try:
         asyncio.run(run(analytics_runtime(settings)))
     except RuleFileError as exc:
         typer.echo(f"analytics: the rules cannot be loaded:\n{exc}", err=True)
-        raise typer.Exit(EXIT_BAD_RULES) from None
+        raise typer.Exit(EXIT_BAD_CONFIG) from None
+    except AlertStoreUrlError as exc:
+        typer.echo(f"analytics: {exc}", err=True)
+        raise typer.Exit(EXIT_BAD_CONFIG) from None
+    except (AlertStoreError, CheckpointError) as exc:  # the supervisor starts it again
+        typer.echo(f"analytics: {exc}", err=True)
+        raise typer.Exit(EXIT_FAILED) from None
