@@ -132,7 +132,8 @@ class AnalyticsService:
                     token=rt.influx_token,
                 )
             )
-            kpis = self._kpis = KpiEngine(kpi_client, self.registry, rt.kpis, clock=self.clock)
+            kpis = KpiEngine(kpi_client, self.registry, rt.kpis, clock=self.clock)
+            self._kpis = kpis if s.compute_kpis else None
             self._notifier = await stack.enter_async_context(
                 Notifier(
                     rt.notify,
@@ -208,8 +209,9 @@ class AnalyticsService:
                         name="analytics-event-clock",
                     ),
                     group.create_task(self._ready_when_caught_up(feed), name="analytics-ready"),
-                    group.create_task(kpis.run(stop), name="analytics-kpis"),
                 ]
+                if s.compute_kpis:
+                    loops.append(group.create_task(kpis.run(stop), name="analytics-kpis"))
                 await stop.wait()
                 logger.info("analytics stopping")
                 for task in loops:
@@ -356,6 +358,13 @@ async def run(runtime: AnalyticsRuntime, stop: asyncio.Event | None = None) -> N
     loop.add_signal_handler(signal.SIGHUP, service.reload_requested.set)
     try:
         await service.run(stop)
+    except ExceptionGroup as group:  # a task failed (the store away): its error, for the CLI
+        raise _first(group) from group
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(sig)
+
+
+def _first(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    first = group.exceptions[0]
+    return _first(first) if isinstance(first, BaseExceptionGroup) else first
