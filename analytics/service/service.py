@@ -83,6 +83,8 @@ class AnalyticsService:
         self._exporter: AlertPointExporter | None = None
         self._lifecycle: AlertLifecycle | None = None
         self._streams: StreamHealthWatch | None = None
+        self._kpi_marks: list[float] = []
+        """Event times of transitions whose KPI windows wait for their InfluxDB points."""
         self.ready = asyncio.Event()
 
     # ---- running -----------------------------------------------------------------------------
@@ -291,8 +293,9 @@ class AnalyticsService:
                 logger.error("analytics: alert outbox not drained: %s", exc)
 
     async def _export(self) -> None:
-        """Hand committed transitions to the notifiers, the twins and the KPIs; then the
-        InfluxDB points (which wait, while InfluxDB is away, without holding notices up)."""
+        """Hand committed transitions to the notifiers and the twins; then the InfluxDB
+        points (which wait, while InfluxDB is away, without holding notices up); then the
+        KPI windows of the transitions, once their points are there to be read."""
         async with self._export_lock:
             if self._outbox is not None:
                 await self._outbox.dispatch(self._hand_over)
@@ -303,6 +306,11 @@ class AnalyticsService:
                     await self._exporter.export_pending()
                 except AlertExportError as exc:
                     logger.warning("alert points wait for InfluxDB: %s", exc)
+                    return
+            if self._kpis is not None:
+                for at in self._kpi_marks:
+                    self._kpis.mark(at)
+            self._kpi_marks.clear()
 
     def _hand_over(self, transitions: list[Transition]) -> None:
         for transition in transitions:
@@ -310,8 +318,7 @@ class AnalyticsService:
             if notice is not None and self._notifier is not None:
                 self._notifier.notify(notice)
                 self.notices += 1
-            if self._kpis is not None:
-                self._kpis.mark(transition.entry.at.timestamp())
+            self._kpi_marks.append(transition.entry.at.timestamp())
         if self._summaries is not None:
             self._summaries.mark(transitions)
 
