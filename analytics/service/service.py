@@ -1,13 +1,11 @@
 """``citytwin analytics``: events in, alerts, notices, twin summaries and KPIs out.
 
-    EventFeed ──(at least once)──► SignalPipeline ──► AlertLifecycle ──► AlertStore
-     (MQTT live + InfluxDB replay)  (RuleEngine)         ▲   ▲             │ history outbox
-                                                         │   └ escalation  ▼
-                                  operators (HTTP API, other process) ─┘  TransitionOutbox
-                                                                           ├► Notifier
-    RuleSet ◄─ rules dir (poll + SIGHUP)                                   ├► twin `alerts`
-    KpiEngine ◄─ event times, transitions                                  └► KpiEngine marks
-                                                AlertPointExporter ──► InfluxDB `alert`
+    EventFeed (MQTT live, InfluxDB replay) ─┐                  escalation ─┐
+    StreamHealthWatch (camera twins)       ─┼─► SignalPipeline ──────────► AlertLifecycle
+    RuleSet ◄── rules dir (poll, SIGHUP) ───┘   (RuleEngine)   operators ─┘ (HTTP app) │
+                                                                                       ▼
+    AlertStore history ── TransitionOutbox ──► Notifier, twin `alerts`, KPI windows
+                       └─ AlertPointExporter ─► InfluxDB `alert`           (KpiEngine)
 
 Every part runs as a named task of one task group; SIGTERM/SIGINT set the stop event, and
 the context managers close the store, the clients and the notifier's queues. The pipeline
