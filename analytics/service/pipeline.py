@@ -29,7 +29,7 @@ from analytics.alerts.model import AlertSignal
 from analytics.alerts.records import SignalOutcome
 from analytics.checkpoint import Checkpoint
 from analytics.rules.engine import RuleEngine
-from analytics.rules.inputs import Input, ms_of
+from analytics.rules.inputs import Input, StreamHealthEvent, datetime_of, ms_of
 from analytics.rules.ruleset import Rules
 
 logger = logging.getLogger(__name__)
@@ -78,6 +78,7 @@ class SignalPipeline:
         self._committed: int | None = None
         self._input_max_ts: int | None = None
         self._input_wall = wall()
+        self._hub_waiting: dict[str, StreamHealthEvent] = {}
 
     @property
     def committed_ms(self) -> int | None:
@@ -87,14 +88,43 @@ class SignalPipeline:
     async def handle(self, item: Input) -> None:
         """One input: pushed into the engine, its released signals committed."""
         async with self._lock:
-            self.stats.inputs += 1
-            if self._on_input is not None:
-                self._on_input(item)
-            await self._commit(self.engine.push(item))
-            max_ts = self.engine.max_ts
-            if max_ts is not None and (self._input_max_ts is None or max_ts > self._input_max_ts):
-                self._input_max_ts = max_ts
-                self._input_wall = self._wall()
+            await self._push(item)
+            if self._hub_waiting and self.engine.max_ts is not None:
+                waiting, self._hub_waiting = self._hub_waiting, {}
+                for event in waiting.values():
+                    await self._push(self._placed(event, self.engine.max_ts))
+
+    async def handle_hub_clock(self, event: StreamHealthEvent) -> None:
+        """Stream health, dated by the video hub's wall clock rather than by a device.
+
+        At ×1 the two agree; in a simulation at ×60 the hub's ``healthSince`` is hours
+        ahead of the devices' time and would carry the watermark past every device (all
+        of them late, their inputs placed or dropped). So, as the engine does with
+        server-stamped status messages, an event ahead of the newest device time is
+        placed at it, and one that comes before any device time waits for the first.
+        """
+        async with self._lock:
+            newest = self.engine.max_ts
+            if newest is None:
+                self._hub_waiting[event.thing] = event
+                return
+            await self._push(self._placed(event, newest))
+
+    @staticmethod
+    def _placed(event: StreamHealthEvent, newest: int) -> StreamHealthEvent:
+        if ms_of(event.at) <= newest:
+            return event
+        return event.model_copy(update={"at": datetime_of(newest)})
+
+    async def _push(self, item: Input) -> None:
+        self.stats.inputs += 1
+        if self._on_input is not None:
+            self._on_input(item)
+        await self._commit(self.engine.push(item))
+        max_ts = self.engine.max_ts
+        if max_ts is not None and (self._input_max_ts is None or max_ts > self._input_max_ts):
+            self._input_max_ts = max_ts
+            self._input_wall = self._wall()
 
     async def advance_idle(self, idle_seconds: float) -> None:
         """Move event time on by the wall time passed since the newest input, once no input

@@ -179,7 +179,9 @@ class AnalyticsService:
                 handle_presence=pipeline.handle,
                 clock=self.clock,
             )
-            self._streams = StreamHealthWatch(self._twin_client, pipeline.handle, sites=rt.sites)
+            self._streams = StreamHealthWatch(
+                self._twin_client, pipeline.handle_hub_clock, sites=rt.sites
+            )
             self.health_port = stack.enter_context(
                 serve_health(self._report, s.health_host, s.health_port)
             )
@@ -331,6 +333,10 @@ class AnalyticsService:
         )
 
     # ---- health --------------------------------------------------------------------------------
+
+    def health_report(self) -> dict[str, Any]:
+        """The figures of ``/health``."""
+        return self._report()[1]
 
     def _report(self) -> tuple[bool, dict[str, Any]]:
         figures: dict[str, Any] = {

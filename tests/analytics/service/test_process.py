@@ -4,6 +4,7 @@ device twin's ``alerts`` summary and the ``alert`` points — opened, then resol
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -148,10 +149,13 @@ def test_a_camera_stream_the_hub_reports_down_is_an_alert_until_it_is_up(
     influx: Influx,
     twin_service: TwinService,
     make_site: Callable[..., Site],
+    make_ingest: Callable[..., IngestProcess],
     rules_dir: Path,
     tmp_path: Path,
 ) -> None:
-    """Stream health comes from the camera twin's ``stream`` feature, as the hub writes it."""
+    """Stream health comes from the camera twin's ``stream`` feature, as the hub writes it,
+    dated by the hub's clock: placed at the devices' newest time when it is ahead (a
+    simulation at ×60), exact when it is not."""
     (rules_dir / "cameras.yaml").write_text(
         'site: "thaibinh.*"\nkind: camera\nrules:\n'
         "  - {id: stream-down, type: stream_down, min_down_s: 0, severity: major}\n",
@@ -160,36 +164,54 @@ def test_a_camera_stream_the_hub_reports_down_is_an_alert_until_it_is_up(
     site = make_site([("cam-01", "camera")])
     thing = f"{site.namespace}:cam-01"
     key = AlertKey("stream-down", thing)
+    make_ingest(site)
     state_dir = tmp_path / "var"
     runtime = analytics_runtime(broker, influx, twin_service, site, state_dir, rules_dir)
-    down_at = "2026-12-04T01:00:00.000Z"
-    up_at = "2026-12-04T01:05:00.000Z"
+    device = Device(broker, thing)
+    t0 = int(time.time() * 1000) - 60_000
 
-    def hub_reports(health: str, since: str) -> None:
+    def camera_reports(i: int) -> None:
+        device.send("telemetry", {"fps": 15.0, "bitrate_kbps": 2000.0}, ts=t0 + i * 1000)
+
+    def hub_reports(health: str, i: int) -> None:
+        since = dt.datetime.fromtimestamp((t0 + i * 1000) / 1000, dt.UTC)
         with twin_service.client() as client:
             client.patch(
                 thing,
                 "features/stream/properties",
-                {"health": health, "healthSince": since, "receivedFps": 0.0, "lastError": "EOF"},
+                {"health": health, "healthSince": since.isoformat(), "lastError": "EOF"},
             )
 
-    with in_process(runtime):
+    with in_process(runtime) as running:
         reader = StoreReader(state_dir)
         try:
-            hub_reports("down", down_at)
+            camera_reports(0)
+            camera_reports(1)
+            wait_until(lambda: running.service.health_report()["engine"]["facts"] >= 2, "facts")
+            hub_reports("down", 1)
             (alert,) = wait_until(lambda: reader.alerts_of(key), "the stream-down alert")
-            assert alert.opened_at.isoformat() == "2026-12-04T01:00:00+00:00"
-            hub_reports("down", down_at)  # the hub's periodic refresh: nothing new
-            hub_reports("up", up_at)
+            assert round(alert.opened_at.timestamp() * 1000) == t0 + 1000
+            hub_reports("down", 1)  # the hub's periodic refresh: nothing new
+            camera_reports(2)
+            camera_reports(3)
+            wait_until(lambda: running.service.health_report()["engine"]["facts"] >= 5, "facts")
+            hub_reports("up", 3)
             (resolved,) = wait_until(
                 lambda: [a for a in reader.alerts_of(key) if a.state is AlertState.RESOLVED],
                 "the alert to resolve",
             )
             assert resolved.id == alert.id
             assert resolved.resolved_at is not None
-            assert resolved.resolved_at.isoformat() == "2026-12-04T01:05:00+00:00"
+            assert round(resolved.resolved_at.timestamp() * 1000) == t0 + 3000
             assert wait_until(
-                lambda: twin_alerts(twin_service, thing)["changedAt"] == up_at, "camera summary"
+                lambda: twin_alerts(twin_service, thing)["open"] == 0, "camera summary"
             )
+
+            hub_reports("down", 3600)  # an hour ahead of the devices: the hub's wall clock
+            (_, again) = wait_until(
+                lambda: len(found := reader.alerts_of(key)) == 2 and found, "the next alert"
+            )
+            assert round(again.opened_at.timestamp() * 1000) == t0 + 3000  # the newest device time
         finally:
             reader.close()
+            device.close()
