@@ -222,7 +222,7 @@ def _mount_alerts_and_kpis(
     timing = FeedTiming(settings.api.live_poll_seconds, settings.api.heartbeat_seconds)
     install_handlers(app)
     app.include_router(alerts_router(access, callers, timing))
-    app.include_router(kpis_router(KpiSource(kpi_client), callers))
+    app.include_router(kpis_router(KpiSource(kpi_client, settings.kpis.retention_policy), callers))
     app.include_router(console_alerts_router(authenticator, settings.language))
 
 

@@ -141,6 +141,11 @@ class SignalPipeline:
                 return
             await self._commit(self.engine.advance_to(target))
 
+    async def tick(self) -> None:
+        """Release what the engine has held long enough (its wall-time hold)."""
+        async with self._lock:
+            await self._commit(self.engine.tick())
+
     async def switch(self, rules: Rules) -> None:
         """Reloaded rules take over; the alerts of changed or removed rules are cleared."""
         async with self._lock:

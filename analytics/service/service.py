@@ -147,8 +147,9 @@ class AnalyticsService:
             stack.callback(self._summaries.close)
             engine = RuleEngine(
                 self.ruleset.current,
-                allowed_lateness_s=s.allowed_lateness_s,
+                allowed_lateness_s=s.allowed_lateness_s if s.hold_seconds is None else 0.0,
                 devices=self._devices(),
+                hold_s=s.hold_seconds,
             )
             pipeline = self._pipeline = SignalPipeline(
                 engine,
@@ -212,6 +213,11 @@ class AnalyticsService:
                     ),
                     group.create_task(self._ready_when_caught_up(feed), name="analytics-ready"),
                 ]
+                if s.hold_seconds is not None:  # the held inputs come out as time passes
+                    tick = max(0.02, min(0.1, s.hold_seconds / 4))
+                    loops.append(
+                        group.create_task(self._every(tick, pipeline.tick), name="analytics-hold")
+                    )
                 if s.compute_kpis:
                     loops.append(group.create_task(kpis.run(stop), name="analytics-kpis"))
                 await stop.wait()

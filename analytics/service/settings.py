@@ -45,12 +45,21 @@ class AnalyticsSettings(BaseModel):
     rules_poll_seconds: float = Field(
         default=2.0, gt=0, le=3600, description="How often the rule directory is checked."
     )
+    hold_seconds: float | None = Field(
+        default=0.5,
+        ge=0,
+        le=60,
+        description="Live: each input is evaluated this long (wall time) after it arrived,"
+        " so one overtaken by a newer input by less is still placed in order; a notice follows"
+        " its input by about this much, at any scenario speed. null: the event-time"
+        " allowed_lateness_s alone (docs/rules.md).",
+    )
     allowed_lateness_s: float = Field(
         default=30.0,
         ge=0,
         le=86400,
         description="Event time an input may arrive late and still be placed exactly (the"
-        " rule engine's watermark).",
+        " rule engine's watermark), used when hold_seconds is null.",
     )
     lookback_minutes: float = Field(
         default=60.0,

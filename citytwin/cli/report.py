@@ -101,14 +101,19 @@ def report(
     ] = None,
     alerts_url: Annotated[
         str | None,
-        typer.Option(help="Alert store URL (default: alerts/alerts.db in the state directory)."),
+        typer.Option(
+            help="Alert store URL (default: the `alerts.url` setting, or the SQLite file"
+            " of the state directory)."
+        ),
     ] = None,
     retention_policy: Annotated[
-        str | None, typer.Option(help="Retention policy of the `kpi` points, if not the default.")
+        str | None,
+        typer.Option(
+            help="Retention policy of the `kpi` points (default: `kpis.retention_policy`)."
+        ),
     ] = None,
 ) -> None:
     """Write the effectiveness report: KPIs against targets, daily trends, alerts."""
-    from analytics.alerts.settings import AlertStoreSettings
     from analytics.report.build import AlertSource, build_report
     from analytics.report.errors import ReportError, ReportInputError
     from analytics.report.period import PeriodKind, choose_period, parse_start
@@ -123,11 +128,12 @@ def report(
     except ReportInputError as exc:
         typer.echo(text("report_failed", settings.language, error=exc), err=True)
         raise typer.Exit(EXIT_BAD_INPUT) from None
-    alerts = AlertSource(alerts_url or AlertStoreSettings().store_url(settings.state_dir))
+    alerts = AlertSource(alerts_url or settings.alerts.store_url(settings.state_dir))
+    kpis = _kpi_source(settings, retention_policy or settings.kpis.retention_policy)
     try:
         files = asyncio.run(
             build_report(
-                scope, chosen, language, out, _kpi_source(settings, retention_policy), alerts,
+                scope, chosen, language, out, kpis, alerts,
                 now=datetime.fromtimestamp(now, UTC),
             )
         )  # fmt: skip
