@@ -14,6 +14,10 @@ from pathlib import Path
 from typing import Protocol
 
 
+class CheckpointError(ValueError):
+    """A checkpoint file that cannot be read back (named, with what to do)."""
+
+
 class Checkpoint(Protocol):
     """The last event time (epoch ms) fully processed, kept across restarts."""
 
@@ -40,12 +44,12 @@ class FileCheckpoint:
         try:
             value = json.loads(text)["event_ms"]
         except (ValueError, KeyError, TypeError) as exc:
-            raise ValueError(
+            raise CheckpointError(
                 f"analytics checkpoint {self.path} is unreadable ({exc}); remove it to"
                 " start again from `analytics.start_lookback_hours`"
             ) from exc
         if not isinstance(value, int) or isinstance(value, bool):
-            raise ValueError(f"analytics checkpoint {self.path}: event_ms {value!r} is not ms")
+            raise CheckpointError(f"analytics checkpoint {self.path}: event_ms {value!r} is not ms")
         return value
 
     def save(self, event_ms: int) -> None:

@@ -13,6 +13,11 @@ needs:
     video      citytwin/$platform/video/#                  state and status of devices
     probe      —                                           —
 
+An analytics process holds two connections — the event feed and the alerts-topic
+publisher, each with its own session — so it has two accounts of the analytics role:
+``{prefix}-analytics`` and ``{prefix}-analytics-alerts`` (worker 2 of a province split by
+site: ``{prefix}-analytics-2`` and ``{prefix}-analytics-2-alerts``).
+
 Simulators connect as the devices they play, with device credentials, and need no
 account of their own.
 """
@@ -105,6 +110,15 @@ def role_acl(role: ServiceRole) -> tuple[AclRule, ...]:
             )
         case ServiceRole.PROBE:
             return ()
+
+
+ALERTS_PUBLISHER_SUFFIX = "-alerts"
+
+
+def analytics_accounts(prefix: str, worker: int = 1) -> tuple[str, str]:
+    """The feed's and the alerts publisher's accounts of analytics worker ``worker``."""
+    feed = f"{prefix}-{ServiceRole.ANALYTICS.value}" + (f"-{worker}" if worker > 1 else "")
+    return feed, feed + ALERTS_PUBLISHER_SUFFIX
 
 
 def account_name(prefix: str, role: ServiceRole, worker: int | None = None) -> str:

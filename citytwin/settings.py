@@ -18,6 +18,10 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from analytics.alerts.settings import AlertStoreSettings
+from analytics.kpis.settings import KpiSettings
+from analytics.notify.settings import NotifySettings
+from analytics.service.settings import AnalyticsSettings
 from ingest.settings import IngestSettings
 from twins.settings import AccountName, TwinSettings
 from twins.validation import dotted, problems
@@ -38,8 +42,8 @@ class MqttSettings(BaseModel):
     account_prefix: AccountName = Field(
         default="citytwin",
         description="Start of the names of citytwin's broker accounts: one per service"
-        " ({prefix}-ingest-1, {prefix}-http, {prefix}-analytics, {prefix}-video,"
-        " {prefix}-probe); each is also that service's MQTT client id.",
+        " ({prefix}-ingest-1, {prefix}-http, {prefix}-analytics and -analytics-alerts,"
+        " {prefix}-video, {prefix}-probe); each is also that service's MQTT client id.",
     )
     ingest_workers: int = Field(
         default=1,
@@ -47,6 +51,13 @@ class MqttSettings(BaseModel):
         le=64,
         description="Ingest worker accounts to provision ({prefix}-ingest-1 … -N); a worker"
         " picks its own with `ingest.worker`.",
+    )
+    analytics_workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Analytics processes to provision broker accounts for (a province split"
+        " by site: each picks its own with `analytics.worker` and `analytics.sites`).",
     )
     autosave_every: int = Field(
         default=1000,
@@ -160,6 +171,19 @@ class CitytwinSettings(BaseSettings):
     video: VideoSettings = Field(
         default_factory=VideoSettings, description="Camera hub and WebRTC relay."
     )
+    # --- the analytics process (`citytwin analytics`) and the stores it shares ---
+    analytics: AnalyticsSettings = Field(
+        default_factory=AnalyticsSettings, description="Alert engine and KPI process."
+    )
+    alerts: AlertStoreSettings = Field(
+        default_factory=AlertStoreSettings,
+        description="Alert store (SQLite in the state dir, or PostgreSQL), evidence, escalation.",
+    )
+    notify: NotifySettings = Field(
+        default_factory=NotifySettings,
+        description="Alert notifications: the retained MQTT topic, webhooks, apprise channels.",
+    )
+    kpis: KpiSettings = Field(default_factory=KpiSettings, description="KPI rules.")
 
     @classmethod
     def settings_customise_sources(
@@ -191,6 +215,27 @@ class CitytwinSettings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _analytics_worker_has_accounts(self) -> CitytwinSettings:
+        if self.analytics.worker > self.mqtt.analytics_workers:
+            raise ValueError(
+                f"analytics.worker {self.analytics.worker} has no broker accounts: only"
+                f" {self.mqtt.analytics_workers} are provisioned (raise mqtt.analytics_workers)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _alert_store_url_is_usable(self) -> CitytwinSettings:
+        from analytics.alerts.errors import AlertStoreUrlError
+        from analytics.alerts.store import parse_store_url
+
+        if self.alerts.url:
+            try:
+                parse_store_url(self.alerts.url, self.alerts.password.get_secret_value())
+            except AlertStoreUrlError as exc:  # its message names alerts.url and the value
+                raise ValueError(str(exc)) from None
+        return self
+
+    @model_validator(mode="after")
     def _ports_do_not_collide(self) -> CitytwinSettings:
         used: dict[int, str] = {}
         rpc = "influx.url's port + 2 (the embedded InfluxDB's RPC port)"
@@ -201,6 +246,7 @@ class CitytwinSettings(BaseSettings):
             ("http.port", self.http.port, True),
             ("ingest.metrics_port", self.ingest.metrics_port, True),
             ("video.port", self.video.port, True),
+            ("analytics.health_port", self.analytics.health_port, self.analytics.health_port > 0),
         ):
             if not local:
                 continue

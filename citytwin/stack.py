@@ -3,7 +3,8 @@
     mosquitto ─┐
     influxd  ──┼─> citytwin serve (HTTP app: twins, HTTP ingest, status, metrics)
                ├─> citytwin ingest ──> citytwin simulate (when a scenario is given)
-               └─> citytwin video (camera hub, WHEP relay)
+               ├─> citytwin video (camera hub, WHEP relay)
+               └─> citytwin analytics (rules, alerts, notifications, KPIs)
 
 Each is a child process of the supervisor with a config generated under the state dir.
 """
@@ -16,7 +17,13 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from citytwin.accounts import BrokerAccount, ServiceRole, account_name, role_acl
+from citytwin.accounts import (
+    BrokerAccount,
+    ServiceRole,
+    account_name,
+    analytics_accounts,
+    role_acl,
+)
 from citytwin.broker import Autosave, write_mosquitto_config
 from citytwin.credentials import stored_secret
 from citytwin.influx_setup import InfluxAccounts, prepare_influx
@@ -105,7 +112,11 @@ def service_accounts(settings: CitytwinSettings) -> dict[str, ServiceRole]:
         for worker in range(1, settings.mqtt.ingest_workers + 1)
     }
     for role in ServiceRole:
-        if role is not ServiceRole.INGEST:
+        if role is ServiceRole.ANALYTICS:
+            for worker in range(1, settings.mqtt.analytics_workers + 1):
+                for user in analytics_accounts(prefix, worker):
+                    accounts[user] = role
+        elif role is not ServiceRole.INGEST:
             accounts[account_name(prefix, role)] = role
     return accounts
 
@@ -122,6 +133,11 @@ def mqtt_account(settings: CitytwinSettings, role: ServiceRole) -> str:
     """The broker account this process uses in ``role`` (ingest: its ``ingest.worker``)."""
     worker = settings.ingest.worker if role is ServiceRole.INGEST else None
     return account_name(settings.mqtt.account_prefix, role, worker)
+
+
+def analytics_logins(settings: CitytwinSettings) -> tuple[str, str]:
+    """The feed's and the alerts publisher's accounts of this analytics process."""
+    return analytics_accounts(settings.mqtt.account_prefix, settings.analytics.worker)
 
 
 def influx_username(settings: CitytwinSettings) -> str:
@@ -183,6 +199,13 @@ def video_public_url(settings: CitytwinSettings) -> str:
     return (settings.video.public_url or video_base_url(settings)).rstrip("/")
 
 
+def analytics_health_url(settings: CitytwinSettings) -> str:
+    """``GET /health`` of the analytics process (200 once it has caught up)."""
+    host = settings.analytics.health_host
+    host = "127.0.0.1" if host in {"0.0.0.0", "::"} else host
+    return f"http://{host}:{settings.analytics.health_port}/health"
+
+
 def twins_base_url(settings: CitytwinSettings) -> str:
     """The twin API: a real Ditto when configured, else the embedded service."""
     return str(settings.twins.url).rstrip("/") if settings.twins.url else http_base_url(settings)
@@ -219,6 +242,7 @@ def preflight(settings: CitytwinSettings) -> list[str]:
         ("http.port", settings.http.host, settings.http.port),
         ("ingest.metrics_port", settings.ingest.metrics_host, settings.ingest.metrics_port),
         ("video.port", settings.video.host, settings.video.port),
+        ("analytics.health_port", settings.analytics.health_host, settings.analytics.health_port),
     ]
     if settings.mqtt.embedded:
         programs.append(Program("mosquitto", "mosquitto"))
@@ -291,6 +315,14 @@ def child_specs(
             name="video",
             argv=[*citytwin, "video"],
             health=partial(http_ready, video_base_url(settings) + "/health"),
+        )
+    )
+    specs.append(
+        ChildSpec(
+            name="analytics",
+            argv=[*citytwin, "analytics"],
+            health=partial(http_ready, analytics_health_url(settings)),
+            start_timeout=60.0,  # it replays InfluxDB before it calls itself ready
         )
     )
     if scenario is not None:

@@ -11,6 +11,7 @@ from citytwin.probes import http_ready, mqtt_ready
 from citytwin.settings import CitytwinSettings
 from citytwin.stack import (
     Secrets,
+    analytics_health_url,
     http_base_url,
     ingest_metrics_auth,
     ingest_metrics_url,
@@ -58,6 +59,7 @@ async def collect_status(settings: CitytwinSettings, secrets: Secrets) -> list[C
             ingest_metrics_url(settings), auth=ingest_metrics_auth(settings)
         ),
         ("video", video_base_url(settings)): http_ready(f"{video_base_url(settings)}/health"),
+        ("analytics", analytics_health_url(settings)): http_ready(analytics_health_url(settings)),
     }
     results = await asyncio.gather(*checks.values())
     return [

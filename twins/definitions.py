@@ -8,11 +8,11 @@ operators write wanted state to ``desiredProperties``. `twins.patches` turns dev
 messages into changes of these properties and of no others (tests/twins/test_patches.py
 holds both to this list, and to the table in docs/twins.md, which `property_table` makes).
 
-    counter       queue, service, staff, connectivity, configuration, commands
-    camera        stream, zones, presence, connectivity, configuration, commands
-    meeting_room  occupancy, booking, connectivity, configuration, commands
-    sensor        measurements, thresholds, connectivity, configuration, commands
-    kiosk         tickets, connectivity, configuration, commands
+    counter       queue, service, staff, connectivity, configuration, commands, alerts
+    camera        stream, zones, presence, connectivity, configuration, commands, alerts
+    meeting_room  occupancy, booking, connectivity, configuration, commands, alerts
+    sensor        measurements, thresholds, connectivity, configuration, commands, alerts
+    kiosk         tickets, connectivity, configuration, commands, alerts
 """
 
 from __future__ import annotations
@@ -122,6 +122,23 @@ _COMMANDS = FeatureDefinition(
     "commands",
     (_P("lastAck", None, "the latest cmd/ack: `{id, ok, detail}`"),),
 )
+_ALERTS = FeatureDefinition(
+    "alerts",
+    (
+        _P("open", 0, "alerts of the device not resolved (open or acknowledged)", _ANALYTICS),
+        _P("acknowledged", 0, "of those, the acknowledged ones", _ANALYTICS),
+        _P(
+            "worstSeverity",
+            None,
+            "highest severity of those (`info`, `warning`, `major`, `critical`); null: none",
+            _ANALYTICS,
+        ),
+        _P("newestAlertId", None, "id of the newest of those (by onset); null: none", _ANALYTICS),
+        _P("changedAt", None, "time of the latest transition of the device's alerts", _ANALYTICS),
+    ),
+)
+"""The device's alerts at a glance, rewritten by ``citytwin analytics`` at every transition
+of one of them (`analytics.service.summaries`); the alerts themselves are in the store."""
 
 KIND_FEATURES: Mapping[DeviceKind, tuple[FeatureDefinition, ...]] = {
     DeviceKind.COUNTER: (
@@ -163,6 +180,7 @@ KIND_FEATURES: Mapping[DeviceKind, tuple[FeatureDefinition, ...]] = {
         _connectivity(),
         _CONFIGURATION,
         _COMMANDS,
+        _ALERTS,
     ),
     DeviceKind.CAMERA: (
         FeatureDefinition(
@@ -222,6 +240,7 @@ KIND_FEATURES: Mapping[DeviceKind, tuple[FeatureDefinition, ...]] = {
         _connectivity(),
         _CONFIGURATION,
         _COMMANDS,
+        _ALERTS,
     ),
     DeviceKind.MEETING_ROOM: (
         FeatureDefinition(
@@ -251,6 +270,7 @@ KIND_FEATURES: Mapping[DeviceKind, tuple[FeatureDefinition, ...]] = {
         _connectivity(),
         _CONFIGURATION,
         _COMMANDS,
+        _ALERTS,
     ),
     DeviceKind.SENSOR: (
         FeatureDefinition(
@@ -270,6 +290,7 @@ KIND_FEATURES: Mapping[DeviceKind, tuple[FeatureDefinition, ...]] = {
         ),
         _CONFIGURATION,
         _COMMANDS,
+        _ALERTS,
     ),
     DeviceKind.KIOSK: (
         FeatureDefinition(
@@ -284,6 +305,7 @@ KIND_FEATURES: Mapping[DeviceKind, tuple[FeatureDefinition, ...]] = {
         _connectivity(),
         _CONFIGURATION,
         _COMMANDS,
+        _ALERTS,
     ),
 }
 

@@ -66,7 +66,7 @@ def record(
     resolution: Resolution | None = None,
 ) -> None:
     """A history entry with the alert's state after the action; transitions are also
-    queued as InfluxDB points (``point_pending``)."""
+    queued as InfluxDB points (``point_pending``) and as notices (``notice_pending``)."""
     session.add(
         HistoryRow(
             alert_id=row.id,
@@ -82,6 +82,7 @@ def record(
             note=note,
             details=details or {},
             point_pending=action in TRANSITIONS,
+            notice_pending=action in TRANSITIONS,
         )
     )
 

@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -116,13 +117,16 @@ class HistoryRow(Base):
     """One thing that happened to an alert: a transition or an action, who, when, a note.
 
     Rows of transitions (opened, acknowledged, resolved, escalated) are also the outbox of
-    the InfluxDB ``alert`` points: ``point_pending`` stays true until the point is written.
+    the InfluxDB ``alert`` points: ``point_pending`` stays true until the point is written;
+    and of the notices: ``notice_pending`` stays true until the analytics process has handed
+    the transition to its notifiers and the device twin's summary (`analytics.alerts.outbox`).
     """
 
     __tablename__ = "alert_history"
     __table_args__ = (
         Index("ix_alert_history_alert", "alert_id", "id"),
         Index("ix_alert_history_pending", "point_pending"),
+        Index("ix_alert_history_notice_pending", "notice_pending"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -140,6 +144,7 @@ class HistoryRow(Base):
     note: Mapped[str | None] = mapped_column(Text)
     details: Mapped[dict[str, Any]]
     point_pending: Mapped[bool] = mapped_column(Boolean)
+    notice_pending: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
 
 class SignalRow(Base):

@@ -60,12 +60,14 @@ def load(
 
 def _register_optional() -> None:
     """Commands of the parts that have a CLI of their own."""
+    from citytwin.cli.analytics import analytics
     from citytwin.cli.simulate import simulate
     from citytwin.cli.twins import twins_app
     from citytwin.cli.video import video
 
     app.command("simulate")(simulate)
     app.command("video")(video)
+    app.command("analytics")(analytics)
     app.add_typer(twins_app, name="twins", help="Read, search, watch, import and export twins.")
 
 

@@ -24,6 +24,7 @@ def stack_env(tmp_path: Path) -> dict[str, str]:
         "CITYTWIN_HTTP__PORT": str(free_port()),
         "CITYTWIN_INGEST__METRICS_PORT": str(free_port()),
         "CITYTWIN_VIDEO__PORT": str(free_port()),
+        "CITYTWIN_ANALYTICS__HEALTH_PORT": str(free_port()),
         "CITYTWIN_LANGUAGE": "en",
     }
 

@@ -30,7 +30,7 @@ WRITES = ("CREATE", "ALTER", "DROP", "INSERT", "UPDATE", "DELETE")
 async def test_an_empty_database_is_migrated_to_the_current_schema(store_url: str) -> None:
     store = AlertStore.open(store_url)
     try:
-        assert schema_revision(store.engine) == "0001"
+        assert schema_revision(store.engine) == "0002"
         assert set(inspect(store.engine).get_table_names()) >= TABLES
     finally:
         store.close()
@@ -173,7 +173,7 @@ async def test_processes_opening_a_new_postgresql_together_migrate_once(
     assert errors == []
     store = AlertStore.open(url)
     try:
-        assert schema_revision(store.engine) == "0001"
+        assert schema_revision(store.engine) == "0002"
     finally:
         store.close()
 
@@ -186,3 +186,48 @@ async def test_a_database_of_a_newer_schema_is_refused_by_name(store_url: str) -
     engine.dispose()
     with pytest.raises(AlertStoreError, match=r"'0099'.*created by a newer citytwin"):
         AlertStore.open(store_url)
+
+
+async def test_a_store_of_the_first_schema_keeps_its_history_and_gains_the_notice_outbox(
+    store_url: str,
+) -> None:
+    """Rows written before the notice outbox existed are not notified again."""
+    from alembic import command
+
+    from analytics.alerts.store import _alembic_config, parse_store_url
+
+    if store_url.startswith("sqlite:///"):
+        Path(store_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(parse_store_url(store_url))
+    try:
+        with engine.begin() as connection:
+            command.upgrade(_alembic_config(connection), "0001")
+            connection.execute(
+                text(
+                    "INSERT INTO alerts (id, key, rule_type, severity, state, site, sector,"
+                    " device, zone, opened_at, recorded_at, last_signal_at, escalation_level,"
+                    " message_vi, message_en, details) VALUES ('a1', 'r|d|', 'offline', 'major',"
+                    " 'open', 's', '', 'd', '', :t, :t, :t, 0, '', '', '{}')"
+                ),
+                {"t": "2026-12-01T00:00:00+00:00"},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO alert_history (alert_id, at, recorded_at, actor, action,"
+                    " to_state, severity, escalation_level, details, point_pending) VALUES"
+                    " ('a1', :t, :t, 'system', 'opened', 'open', 'major', 0, '{}', :pending)"
+                ),
+                {"t": "2026-12-01T00:00:00+00:00", "pending": True},
+            )
+    finally:
+        engine.dispose()
+    store = AlertStore.open(store_url)
+    try:
+        assert schema_revision(store.engine) == "0002"
+        with store.engine.connect() as connection:
+            row = connection.execute(
+                text("SELECT point_pending, notice_pending FROM alert_history")
+            ).one()
+        assert (bool(row.point_pending), bool(row.notice_pending)) == (True, False)
+    finally:
+        store.close()

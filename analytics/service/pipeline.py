@@ -1,0 +1,165 @@
+"""Inputs to committed signals: the rule engine and the alert lifecycle, one step at a time.
+
+Everything that moves the rule engine — an input, event time advanced over an idle site, a
+reload of the rules — goes through `SignalPipeline` under one lock, and returns only once
+every signal it released is committed in the alert store. ``committed_ms`` is then the
+event time up to which the engine has evaluated *and* the store holds the outcome: the
+only position the checkpoint may advance to (`CommittedCheckpoint`). So a process killed
+at any instant restarts from a checkpoint whose signals are all in the store.
+
+After a restart the feed replays from ``checkpoint − lookback`` to rebuild the rules'
+state. The signals that replay gives for times before the checkpoint were committed
+before the crash — or differ only because the replay began inside an episode — so they
+are dropped (``stats.before_checkpoint``); those at or after it are applied, and the
+lifecycle turns the ones already stored into ``duplicate``. Nothing is lost, nothing is
+doubled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from analytics.alerts.errors import AlertInputError
+from analytics.alerts.lifecycle import AlertLifecycle
+from analytics.alerts.model import AlertSignal
+from analytics.alerts.records import SignalOutcome
+from analytics.checkpoint import Checkpoint
+from analytics.rules.engine import RuleEngine
+from analytics.rules.inputs import Input, ms_of
+from analytics.rules.ruleset import Rules
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class PipelineStats:
+    """What the pipeline did, for ``/health`` and the tests."""
+
+    inputs: int = 0
+    signals: int = 0
+    before_checkpoint: int = 0
+    """Signals of the replay dated before the checkpoint: committed before a restart."""
+    refused: int = 0
+    """Signals the store refused as unusable (logged)."""
+    outcomes: dict[str, int] | None = None
+
+    def count(self, outcome: SignalOutcome) -> None:
+        if self.outcomes is None:
+            self.outcomes = {}
+        self.outcomes[outcome.value] = self.outcomes.get(outcome.value, 0) + 1
+
+
+class SignalPipeline:
+    """One rule engine feeding one alert lifecycle; every step commits before it returns."""
+
+    def __init__(
+        self,
+        engine: RuleEngine,
+        lifecycle: AlertLifecycle,
+        *,
+        resume_ms: int | None,
+        on_input: Callable[[Input], None] | None = None,
+        after_commit: Callable[[], None] | None = None,
+        wall: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.engine = engine
+        self.lifecycle = lifecycle
+        self.resume_ms = resume_ms
+        """The checkpoint this process started from: replayed signals before it are old."""
+        self.stats = PipelineStats()
+        self._on_input = on_input
+        self._after_commit = after_commit
+        self._wall = wall
+        self._lock = asyncio.Lock()
+        self._committed: int | None = None
+        self._input_max_ts: int | None = None
+        self._input_wall = wall()
+
+    @property
+    def committed_ms(self) -> int | None:
+        """Event time up to which every signal is in the store (None: nothing yet)."""
+        return self._committed
+
+    async def handle(self, item: Input) -> None:
+        """One input: pushed into the engine, its released signals committed."""
+        async with self._lock:
+            self.stats.inputs += 1
+            if self._on_input is not None:
+                self._on_input(item)
+            await self._commit(self.engine.push(item))
+            max_ts = self.engine.max_ts
+            if max_ts is not None and (self._input_max_ts is None or max_ts > self._input_max_ts):
+                self._input_max_ts = max_ts
+                self._input_wall = self._wall()
+
+    async def advance_idle(self, idle_seconds: float) -> None:
+        """Move event time on by the wall time passed since the newest input, once no input
+        has come for ``idle_seconds``: a silent site still reaches its deadlines."""
+        async with self._lock:
+            if self._input_max_ts is None:
+                return
+            elapsed = self._wall() - self._input_wall
+            if elapsed < idle_seconds:
+                return
+            target = self._input_max_ts + round(elapsed * 1000) - self.engine.lateness_ms
+            frontier = self.engine.frontier
+            if frontier is not None and target <= frontier:
+                return
+            await self._commit(self.engine.advance_to(target))
+
+    async def switch(self, rules: Rules) -> None:
+        """Reloaded rules take over; the alerts of changed or removed rules are cleared."""
+        async with self._lock:
+            await self._commit(self.engine.apply(rules))
+            logger.info("rule engine now on rules version %d", rules.version)
+
+    async def flush(self) -> None:
+        """Release everything buffered (the end of a replay in tests and benchmarks)."""
+        async with self._lock:
+            await self._commit(self.engine.flush())
+
+    async def _commit(self, signals: Iterable[AlertSignal]) -> None:
+        applied = False
+        for signal in signals:
+            self.stats.signals += 1
+            if self.resume_ms is not None and ms_of(signal.at) < self.resume_ms:
+                self.stats.before_checkpoint += 1
+                logger.debug("signal %s at %s is before the checkpoint", signal.key, signal.at)
+                continue
+            try:
+                result = await self.lifecycle.apply(signal)
+            except AlertInputError as exc:  # a rule's signal the store cannot keep
+                self.stats.refused += 1
+                logger.error("signal %s refused by the alert store: %s", signal.key, exc)
+                continue
+            self.stats.count(result.outcome)
+            applied = True
+        self._committed = self.engine.frontier
+        if applied and self._after_commit is not None:
+            self._after_commit()
+
+
+class CommittedCheckpoint:
+    """A checkpoint that never saves past what the pipeline has committed.
+
+    The feed saves the newest event time it has handed over; events still in the engine's
+    reorder buffer have produced no signal yet, so the position written is the lower of
+    that and the pipeline's ``committed_ms``.
+    """
+
+    def __init__(self, inner: Checkpoint, pipeline: Callable[[], int | None]) -> None:
+        self._inner = inner
+        self._committed = pipeline
+
+    def load(self) -> int | None:
+        return self._inner.load()
+
+    def save(self, event_ms: int) -> None:
+        committed = self._committed()
+        if committed is None:
+            return
+        self._inner.save(min(event_ms, committed))

@@ -1,0 +1,361 @@
+"""``citytwin analytics``: events in, alerts, notices, twin summaries and KPIs out.
+
+    EventFeed ──(at least once)──► SignalPipeline ──► AlertLifecycle ──► AlertStore
+     (MQTT live + InfluxDB replay)  (RuleEngine)         ▲   ▲             │ history outbox
+                                                         │   └ escalation  ▼
+                                  operators (HTTP API, other process) ─┘  TransitionOutbox
+                                                                           ├► Notifier
+    RuleSet ◄─ rules dir (poll + SIGHUP)                                   ├► twin `alerts`
+    KpiEngine ◄─ event times, transitions                                  └► KpiEngine marks
+                                                AlertPointExporter ──► InfluxDB `alert`
+
+Every part runs as a named task of one task group; SIGTERM/SIGINT set the stop event, and
+the context managers close the store, the clients and the notifier's queues. The pipeline
+commits each signal before the checkpoint may pass it, so a SIGKILL at any instant loses
+nothing, and the lifecycle makes a replayed signal change nothing (docs/alerts.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from typing import Any
+
+from analytics.alerts.errors import AlertError, AlertExportError
+from analytics.alerts.evidence import DiskEvidenceStorage
+from analytics.alerts.export import AlertPointExporter, InfluxPointWriter
+from analytics.alerts.lifecycle import AlertLifecycle
+from analytics.alerts.outbox import Transition, TransitionOutbox
+from analytics.alerts.store import AlertStore
+from analytics.checkpoint import FileCheckpoint
+from analytics.feed import EventFeed, FeedSettings
+from analytics.kpis.engine import KpiEngine
+from analytics.kpis.influx import KpiInflux
+from analytics.notify.mqtt import BrokerLogin
+from analytics.notify.service import Notifier
+from analytics.rules.engine import DeviceInfo, RuleEngine
+from analytics.rules.inputs import Input
+from analytics.rules.ruleset import RuleSet
+from analytics.service.health import serve_health
+from analytics.service.notices import notice_of
+from analytics.service.pipeline import CommittedCheckpoint, SignalPipeline
+from analytics.service.runtime import AnalyticsRuntime
+from analytics.service.stream_health import StreamHealthWatch
+from analytics.service.summaries import AlertSummaries
+from ingest.influx import InfluxV1Client
+from twins.client import DittoClient
+from twins.events import NormalizedEvent
+from twins.registry import Registry
+
+logger = logging.getLogger(__name__)
+
+EVENT_CLOCK_SECONDS = 1.0
+"""How often an idle site's event time is moved on."""
+DRAIN_SECONDS = 10.0
+"""How long a stopping process waits for its notices to be delivered."""
+
+
+class AnalyticsService:
+    """One analytics process: its parts, wired, and the loops that drive them."""
+
+    def __init__(self, runtime: AnalyticsRuntime, *, clock: Callable[[], float] = time.time):
+        self.runtime = runtime
+        self.clock = clock
+        self.ruleset = RuleSet.load(runtime.rules_dir)
+        """Loaded at once: a broken rule directory stops the process before it starts."""
+        self.registry = Registry.load(runtime.registry_path)
+        self.reload_requested = asyncio.Event()
+        self.health_port = 0
+        self.notices = 0
+        self._export_wanted = asyncio.Event()
+        self._export_lock = asyncio.Lock()
+        self._feed: EventFeed | None = None
+        self._pipeline: SignalPipeline | None = None
+        self._summaries: AlertSummaries | None = None
+        self._kpis: KpiEngine | None = None
+        self._notifier: Notifier | None = None
+        self._outbox: TransitionOutbox | None = None
+        self._exporter: AlertPointExporter | None = None
+        self._lifecycle: AlertLifecycle | None = None
+        self._streams: StreamHealthWatch | None = None
+        self.ready = asyncio.Event()
+
+    # ---- running -----------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run every part until ``stop`` is set."""
+        rt, s = self.runtime, self.runtime.settings
+        checkpoint = FileCheckpoint(rt.checkpoint_path)
+        resume = checkpoint.load()
+        async with contextlib.AsyncExitStack() as stack:
+            store = await stack.enter_async_context(
+                await AlertStore.connect(
+                    rt.alerts.store_url(rt.state_dir), rt.alerts.password.get_secret_value()
+                )
+            )
+            lifecycle = self._lifecycle = AlertLifecycle(
+                store,
+                escalation=rt.alerts.escalation,
+                evidence=DiskEvidenceStorage(rt.alerts.evidence_root(rt.state_dir)),
+            )
+            influx = await stack.enter_async_context(
+                InfluxV1Client(
+                    rt.influx_url,
+                    rt.influx_database,
+                    username=rt.influx_username,
+                    password=rt.influx_password,
+                    token=rt.influx_token,
+                    timeout=60.0,
+                )
+            )
+            writer = await stack.enter_async_context(
+                InfluxPointWriter(
+                    rt.influx_url,
+                    rt.influx_database,
+                    username=rt.influx_username,
+                    password=rt.influx_password,
+                )
+            )
+            self._exporter = AlertPointExporter(store, writer)
+            self._outbox = TransitionOutbox(store, sites=rt.sites)
+            kpi_client = await stack.enter_async_context(
+                KpiInflux(
+                    rt.influx_url,
+                    rt.influx_database,
+                    username=rt.influx_username,
+                    password=rt.influx_password,
+                    token=rt.influx_token,
+                )
+            )
+            kpis = self._kpis = KpiEngine(kpi_client, self.registry, rt.kpis, clock=self.clock)
+            self._notifier = await stack.enter_async_context(
+                Notifier(
+                    rt.notify,
+                    dead_letters=rt.dead_letters,
+                    broker=BrokerLogin(
+                        rt.mqtt_host, rt.mqtt_port, rt.alerts_username, rt.alerts_password or None
+                    ),
+                )
+            )
+            self._summaries = AlertSummaries(lifecycle, self._twin_client)
+            stack.callback(self._summaries.close)
+            engine = RuleEngine(
+                self.ruleset.current,
+                allowed_lateness_s=s.allowed_lateness_s,
+                devices=self._devices(),
+            )
+            pipeline = self._pipeline = SignalPipeline(
+                engine,
+                lifecycle,
+                resume_ms=resume,
+                on_input=self._observe,
+                after_commit=self._export_wanted.set,
+            )
+            first_start = (
+                int((self.clock() - s.start_lookback_hours * 3600) * 1000)
+                if s.start_lookback_hours > 0
+                else None
+            )
+            feed = self._feed = EventFeed(
+                FeedSettings(
+                    host=rt.mqtt_host,
+                    port=rt.mqtt_port,
+                    username=rt.mqtt_username,
+                    password=rt.mqtt_password,
+                    lookback_ms=round(s.lookback_minutes * 60_000),
+                    first_start_ms=first_start,
+                    sites=rt.sites,
+                    save_every_seconds=s.checkpoint_seconds,
+                ),
+                influx,
+                CommittedCheckpoint(checkpoint, lambda: pipeline.committed_ms),
+                pipeline.handle,
+                handle_presence=pipeline.handle,
+                clock=self.clock,
+            )
+            self._streams = StreamHealthWatch(self._twin_client, pipeline.handle, sites=rt.sites)
+            self.health_port = stack.enter_context(
+                serve_health(self._report, s.health_host, s.health_port)
+            )
+            logger.info(
+                "analytics for %s: rules %s (version %d), checkpoint %s",
+                ", ".join(rt.sites) or "every site",
+                rt.rules_dir,
+                self.ruleset.current.version,
+                resume if resume is not None else "none",
+            )
+            async with asyncio.TaskGroup() as group:
+                notify = group.create_task(self._notifier.run(), name="notify")
+                loops = [
+                    group.create_task(feed.run(), name="analytics-feed"),
+                    group.create_task(self._streams.run(), name="analytics-stream-health"),
+                    group.create_task(self._export_loop(), name="analytics-export"),
+                    group.create_task(
+                        self._every(s.escalation_seconds, self._escalate),
+                        name="analytics-escalation",
+                    ),
+                    group.create_task(self._watch_rules(), name="analytics-rules"),
+                    group.create_task(
+                        self._every(
+                            EVENT_CLOCK_SECONDS,
+                            lambda: pipeline.advance_idle(s.idle_advance_seconds),
+                        ),
+                        name="analytics-event-clock",
+                    ),
+                    group.create_task(self._ready_when_caught_up(feed), name="analytics-ready"),
+                    group.create_task(kpis.run(stop), name="analytics-kpis"),
+                ]
+                await stop.wait()
+                logger.info("analytics stopping")
+                for task in loops:
+                    task.cancel()
+                await asyncio.gather(*loops, return_exceptions=True)
+                await self._export()  # what the last steps committed
+                try:
+                    await asyncio.wait_for(self._notifier.drain(), DRAIN_SECONDS)
+                except TimeoutError:
+                    logger.warning("analytics stopped with notices undelivered (dead-lettered)")
+                notify.cancel()
+
+    async def _ready_when_caught_up(self, feed: EventFeed) -> None:
+        await feed.caught_up.wait()
+        self.ready.set()
+        logger.info("analytics caught up: %s", asdict(feed.stats))
+
+    async def _every(self, seconds: float, step: Callable[[], Awaitable[Any]]) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                await step()
+            except AlertError as exc:
+                logger.error("analytics: %s; trying again in %.0f s", exc, seconds)
+
+    # ---- inputs --------------------------------------------------------------------------------
+
+    def _devices(self) -> list[DeviceInfo]:
+        """The registry's devices of this process's sites (for desks and silences)."""
+        sites = set(self.runtime.sites)
+        return [
+            DeviceInfo(
+                str(device.thing_id),
+                device.kind,
+                device.site_id,
+                device.sector.value,
+                dict(device.attributes),
+            )
+            for device in self.registry
+            if not sites or device.site_id in sites
+        ]
+
+    def _observe(self, item: Input) -> None:
+        if isinstance(item, NormalizedEvent) and self._kpis is not None:
+            self._kpis.observe(item)
+
+    async def _watch_rules(self) -> None:
+        """Reread the rule directory on SIGHUP and every ``rules_poll_seconds``: new rules
+        take over at once; a broken file is logged with file:line and the old rules stay."""
+        poll = self.runtime.settings.rules_poll_seconds
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.reload_requested.wait(), poll)
+            self.reload_requested.clear()
+            result = await asyncio.to_thread(self.ruleset.reload)
+            if result.changed and self._pipeline is not None:
+                await self._pipeline.switch(self.ruleset.current)
+
+    # ---- outputs -------------------------------------------------------------------------------
+
+    async def _escalate(self) -> None:
+        if self._lifecycle is None:
+            return
+        escalated = await self._lifecycle.escalate_due()
+        if escalated:
+            self._export_wanted.set()
+
+    async def _export_loop(self) -> None:
+        seconds = self.runtime.settings.export_seconds
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._export_wanted.wait(), seconds)
+            self._export_wanted.clear()
+            try:
+                await self._export()
+            except AlertError as exc:
+                logger.error("analytics: alert outbox not drained: %s", exc)
+
+    async def _export(self) -> None:
+        """Hand committed transitions to the notifiers, the twins and the KPIs; then the
+        InfluxDB points (which wait, while InfluxDB is away, without holding notices up)."""
+        async with self._export_lock:
+            if self._outbox is not None:
+                await self._outbox.dispatch(self._hand_over)
+            if self._summaries is not None:
+                await self._summaries.write_marked()
+            if self._exporter is not None:
+                try:
+                    await self._exporter.export_pending()
+                except AlertExportError as exc:
+                    logger.warning("alert points wait for InfluxDB: %s", exc)
+
+    def _hand_over(self, transitions: list[Transition]) -> None:
+        for transition in transitions:
+            notice = notice_of(transition)
+            if notice is not None and self._notifier is not None:
+                self._notifier.notify(notice)
+                self.notices += 1
+            if self._kpis is not None:
+                self._kpis.mark(transition.entry.at.timestamp())
+        if self._summaries is not None:
+            self._summaries.mark(transitions)
+
+    def _twin_client(self) -> DittoClient:
+        rt = self.runtime
+        return DittoClient(
+            rt.twins_url,
+            rt.twins_username,
+            rt.twins_password,
+            timeout=rt.twins_timeout,
+            pre_authenticated=rt.twins_pre_authenticated,
+        )
+
+    # ---- health --------------------------------------------------------------------------------
+
+    def _report(self) -> tuple[bool, dict[str, Any]]:
+        figures: dict[str, Any] = {
+            "sites": list(self.runtime.sites),
+            "rules_version": self.ruleset.current.version,
+            "rule_errors": list(self.ruleset.last_errors),
+            "notices": self.notices,
+        }
+        if self._feed is not None:
+            figures["feed"] = asdict(self._feed.stats)
+        if self._pipeline is not None:
+            figures["pipeline"] = asdict(self._pipeline.stats)
+            figures["committed_ms"] = self._pipeline.committed_ms
+            figures["engine"] = asdict(self._pipeline.engine.stats)
+        if self._summaries is not None:
+            figures["twin_summaries_written"] = self._summaries.written
+        if self._streams is not None:
+            figures["stream_health_changes"] = self._streams.changes
+        return self.ready.is_set(), figures
+
+
+async def run(runtime: AnalyticsRuntime, stop: asyncio.Event | None = None) -> None:
+    """Run the analytics process until SIGTERM/SIGINT (or ``stop``); SIGHUP rereads the
+    rules."""
+    stop = stop or asyncio.Event()
+    service = AnalyticsService(runtime)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, service.reload_requested.set)
+    try:
+        await service.run(stop)
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            loop.remove_signal_handler(sig)
