@@ -6,7 +6,7 @@
 set -eu
 umask 027
 : "${DITTO_CITYTWIN_PASSWORD:?DITTO_CITYTWIN_PASSWORD is not set}"
-file=/etc/nginx/auth/htpasswd
+file=${DITTO_USERS_FILE:-/etc/nginx/auth/htpasswd}  # where nginx.conf reads it
 if command -v mkpasswd >/dev/null 2>&1; then
   hash=$(printf '%s\n' "$DITTO_CITYTWIN_PASSWORD" | mkpasswd -s -m sha512)
 elif command -v openssl >/dev/null 2>&1; then

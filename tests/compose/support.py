@@ -3,12 +3,16 @@ its citytwin services would load."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
+
+if TYPE_CHECKING:
+    from citytwin.settings import CitytwinSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_DIR = ROOT / "compose"
@@ -110,3 +114,20 @@ def unknown_settings(environment: dict[str, str]) -> list[str]:
                 else None
             )
     return unknown
+
+
+def load_service_settings(environment: dict[str, str]) -> CitytwinSettings:
+    """What ``citytwin`` loads in a container with ``environment`` (no config file), with
+    the test run's own ``CITYTWIN_…`` variables out of the way and restored after."""
+    from citytwin.settings import load_settings
+
+    saved = {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIX)}
+    for key in saved:
+        del os.environ[key]
+    os.environ.update({k: str(v) for k, v in environment.items()})
+    try:
+        return load_settings()
+    finally:
+        for key in environment:
+            os.environ.pop(key, None)
+        os.environ.update(saved)

@@ -19,9 +19,14 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from citytwin.accounts import ServiceRole, role_acl
 from citytwin.paths import StatePaths
-from citytwin.settings import CitytwinSettings, load_settings
+from citytwin.settings import CitytwinSettings
 from citytwin.stack import analytics_logins, load_secrets, mqtt_account
-from tests.compose.support import COMPOSE_DIR, ENV_PREFIX, citytwin_services
+from tests.compose.support import (
+    COMPOSE_DIR,
+    ENV_PREFIX,
+    citytwin_services,
+    load_service_settings,
+)
 from tests.services import free_port, program, wait_for_port
 
 STATE = "/state"
@@ -30,17 +35,7 @@ ROLES = {"serve": ServiceRole.HTTP, "ingest": ServiceRole.INGEST, "video": Servi
 
 def service_settings(service: dict[str, Any], state: Path) -> CitytwinSettings:
     """The service's settings with its /state volume at ``state``."""
-    environment = {**service["environment"], "CITYTWIN_STATE_DIR": str(state)}
-    saved = {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIX)}
-    for key in saved:
-        del os.environ[key]
-    os.environ.update(environment)
-    try:
-        return load_settings()
-    finally:
-        for key in environment:
-            del os.environ[key]
-        os.environ.update(saved)
+    return load_service_settings({**service["environment"], "CITYTWIN_STATE_DIR": str(state)})
 
 
 def logins(name: str, settings: CitytwinSettings) -> dict[str, ServiceRole]:
@@ -171,3 +166,20 @@ def test_the_broker_health_check_logs_in_as_the_probe(
     local = provisioned / password_file.relative_to(STATE)
     assert connack(compose_broker, username, local.read_text(encoding="utf-8").strip()) == 0
     assert acl_blocks(StatePaths(provisioned).acl_file.read_text(encoding="utf-8"))[username] == []
+
+
+def test_the_broker_health_check_passes_on_a_healthy_broker(
+    config: dict[str, Any], provisioned: Path, compose_broker: int
+) -> None:
+    check = config["services"]["mosquitto"]["healthcheck"]["test"]
+    assert check[0] == "CMD-SHELL"
+    command = (
+        check[1]
+        .replace("$$", "$")
+        .replace(f"{STATE}/", f"{provisioned}/")
+        .replace("-h 127.0.0.1", f"-h 127.0.0.1 -p {compose_broker}")
+    )
+    assert subprocess.run(["sh", "-c", command], timeout=30, check=False).returncode == 0
+    wrong = command.replace("citytwin-probe)", "citytwin-http)")  # another account's password
+    wrong_run = subprocess.run(["sh", "-c", wrong], timeout=30, capture_output=True, check=False)
+    assert wrong_run.returncode != 0
