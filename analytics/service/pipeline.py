@@ -148,18 +148,27 @@ class CommittedCheckpoint:
 
     The feed saves the newest event time it has handed over; events still in the engine's
     reorder buffer have produced no signal yet, so the position written is the lower of
-    that and the pipeline's ``committed_ms``.
+    that and the pipeline's ``committed_ms``. It never moves back: while a restarted
+    process replays its lookback, its frontier is behind the checkpoint it started from,
+    and saving that would let a second restart apply replayed signals the first one
+    rightly dropped.
     """
 
     def __init__(self, inner: Checkpoint, pipeline: Callable[[], int | None]) -> None:
         self._inner = inner
         self._committed = pipeline
+        self._saved: int | None = None
 
     def load(self) -> int | None:
-        return self._inner.load()
+        self._saved = self._inner.load()
+        return self._saved
 
     def save(self, event_ms: int) -> None:
         committed = self._committed()
         if committed is None:
             return
-        self._inner.save(min(event_ms, committed))
+        position = min(event_ms, committed)
+        if self._saved is not None and position <= self._saved:
+            return
+        self._inner.save(position)
+        self._saved = position

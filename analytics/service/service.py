@@ -1,13 +1,11 @@
 """``citytwin analytics``: events in, alerts, notices, twin summaries and KPIs out.
 
-    EventFeed ──(at least once)──► SignalPipeline ──► AlertLifecycle ──► AlertStore
-     (MQTT live + InfluxDB replay)  (RuleEngine)         ▲   ▲             │ history outbox
-                                                         │   └ escalation  ▼
-                                  operators (HTTP API, other process) ─┘  TransitionOutbox
-                                                                           ├► Notifier
-    RuleSet ◄─ rules dir (poll + SIGHUP)                                   ├► twin `alerts`
-    KpiEngine ◄─ event times, transitions                                  └► KpiEngine marks
-                                                AlertPointExporter ──► InfluxDB `alert`
+    EventFeed (MQTT live, InfluxDB replay) ─┐                  escalation ─┐
+    StreamHealthWatch (camera twins)       ─┼─► SignalPipeline ──────────► AlertLifecycle
+    RuleSet ◄── rules dir (poll, SIGHUP) ───┘   (RuleEngine)   operators ─┘ (HTTP app) │
+                                                                                       ▼
+    AlertStore history ── TransitionOutbox ──► Notifier, twin `alerts`, KPI windows
+                       └─ AlertPointExporter ─► InfluxDB `alert`           (KpiEngine)
 
 Every part runs as a named task of one task group; SIGTERM/SIGINT set the stop event, and
 the context managers close the store, the clients and the notifier's queues. The pipeline
@@ -83,6 +81,8 @@ class AnalyticsService:
         self._exporter: AlertPointExporter | None = None
         self._lifecycle: AlertLifecycle | None = None
         self._streams: StreamHealthWatch | None = None
+        self._kpi_marks: list[float] = []
+        """Event times of transitions whose KPI windows wait for their InfluxDB points."""
         self.ready = asyncio.Event()
 
     # ---- running -----------------------------------------------------------------------------
@@ -132,7 +132,8 @@ class AnalyticsService:
                     token=rt.influx_token,
                 )
             )
-            kpis = self._kpis = KpiEngine(kpi_client, self.registry, rt.kpis, clock=self.clock)
+            kpis = KpiEngine(kpi_client, self.registry, rt.kpis, clock=self.clock)
+            self._kpis = kpis if s.compute_kpis else None
             self._notifier = await stack.enter_async_context(
                 Notifier(
                     rt.notify,
@@ -208,8 +209,9 @@ class AnalyticsService:
                         name="analytics-event-clock",
                     ),
                     group.create_task(self._ready_when_caught_up(feed), name="analytics-ready"),
-                    group.create_task(kpis.run(stop), name="analytics-kpis"),
                 ]
+                if s.compute_kpis:
+                    loops.append(group.create_task(kpis.run(stop), name="analytics-kpis"))
                 await stop.wait()
                 logger.info("analytics stopping")
                 for task in loops:
@@ -289,8 +291,9 @@ class AnalyticsService:
                 logger.error("analytics: alert outbox not drained: %s", exc)
 
     async def _export(self) -> None:
-        """Hand committed transitions to the notifiers, the twins and the KPIs; then the
-        InfluxDB points (which wait, while InfluxDB is away, without holding notices up)."""
+        """Hand committed transitions to the notifiers and the twins; then the InfluxDB
+        points (which wait, while InfluxDB is away, without holding notices up); then the
+        KPI windows of the transitions, once their points are there to be read."""
         async with self._export_lock:
             if self._outbox is not None:
                 await self._outbox.dispatch(self._hand_over)
@@ -301,6 +304,11 @@ class AnalyticsService:
                     await self._exporter.export_pending()
                 except AlertExportError as exc:
                     logger.warning("alert points wait for InfluxDB: %s", exc)
+                    return
+            if self._kpis is not None:
+                for at in self._kpi_marks:
+                    self._kpis.mark(at)
+            self._kpi_marks.clear()
 
     def _hand_over(self, transitions: list[Transition]) -> None:
         for transition in transitions:
@@ -308,8 +316,7 @@ class AnalyticsService:
             if notice is not None and self._notifier is not None:
                 self._notifier.notify(notice)
                 self.notices += 1
-            if self._kpis is not None:
-                self._kpis.mark(transition.entry.at.timestamp())
+            self._kpi_marks.append(transition.entry.at.timestamp())
         if self._summaries is not None:
             self._summaries.mark(transitions)
 
@@ -356,6 +363,13 @@ async def run(runtime: AnalyticsRuntime, stop: asyncio.Event | None = None) -> N
     loop.add_signal_handler(signal.SIGHUP, service.reload_requested.set)
     try:
         await service.run(stop)
+    except ExceptionGroup as group:  # a task failed (the store away): its error, for the CLI
+        raise _first(group) from group
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(sig)
+
+
+def _first(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    first = group.exceptions[0]
+    return _first(first) if isinstance(first, BaseExceptionGroup) else first

@@ -90,6 +90,12 @@ class AnalyticsSettings(BaseModel):
         description="How often the history outbox is drained (InfluxDB points, notices,"
         " twin summaries), also for operators' actions made through the HTTP API.",
     )
+    compute_kpis: bool = Field(
+        default=True,
+        description="Recompute the KPIs here. They cover the whole province whatever"
+        " `sites` says (a province KPI needs every site), so of processes split by site one"
+        " computes them and the others set this false.",
+    )
     health_host: str = Field(default="127.0.0.1", description="Address of GET /health.")
     health_port: int = Field(
         default=9110, ge=0, le=65535, description="Port of GET /health (0: any free port)."

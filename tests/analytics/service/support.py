@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -54,6 +55,9 @@ def analytics_runtime(
         "start_lookback_hours": 0,
         "health_port": 0,
         "export_seconds": 0.2,
+        # the tests date their samples 1 s apart however slowly a loaded machine sends
+        # them: event time must not follow the wall clock between two of them
+        "idle_advance_seconds": 3600,
         **settings,
     }
     return AnalyticsRuntime(
@@ -214,6 +218,7 @@ class AnalyticsProcess:
             "CITYTWIN_ANALYTICS__ALLOWED_LATENESS_S": "0",
             "CITYTWIN_ANALYTICS__START_LOOKBACK_HOURS": "0",
             "CITYTWIN_ANALYTICS__EXPORT_SECONDS": "0.2",
+            "CITYTWIN_ANALYTICS__IDLE_ADVANCE_SECONDS": "3600",
         }
         for key, value in settings.items():
             env[f"CITYTWIN_ANALYTICS__{key.upper()}"] = str(value)
@@ -255,6 +260,10 @@ class AnalyticsProcess:
         assert self.process is not None
         self.process.kill()
         self.process.wait(10)
+
+    def hangup(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGHUP)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

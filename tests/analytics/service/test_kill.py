@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from analytics.alerts.model import AlertKey, AlertState
+from tests.analytics.service.conftest import FLOOD_RULES
 from tests.analytics.service.support import AnalyticsProcess, StoreReader
 from tests.ingest.conftest import Site, TwinService
 from tests.ingest.support import Device, IngestProcess, influx_rows, wait_until
@@ -46,6 +47,7 @@ def test_a_killed_process_restarts_with_every_alert_once(
         broker, influx, twin_service, site, tmp_path, rules_dir, unique_name,
         lookback_minutes=0.5,  # 30 samples: the replay starts inside the history
         start_lookback_hours=1, checkpoint_seconds=0.5,
+        rules_poll_seconds=3600,  # rules reread on SIGHUP only
     )  # fmt: skip
     process.start()
     t0 = int(time.time() * 1000) - 600_000
@@ -105,6 +107,15 @@ def test_a_killed_process_restarts_with_every_alert_once(
         assert sorted((p["alert_id"], p["state"]) for p in points) == sorted(
             (a.id, state) for a in alerts for state in ("open", "resolved")
         )
+
+        # SIGHUP rereads the rules: a broken file is reported and the process goes on
+        (rules_dir / "flood.yaml").write_text(FLOOD_RULES.replace("above: 100", "abve: 100"))
+        process.hangup()
+        errors = wait_until(
+            lambda: (report := process.health()) is not None and report["rule_errors"],
+            "the reload's errors",
+        )
+        assert errors[0].startswith(f"{rules_dir / 'flood.yaml'}:4: rules[0].abve: unknown field")
     finally:
         sender.join(60)
         process.stop()

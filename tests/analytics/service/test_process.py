@@ -27,6 +27,17 @@ def twin_alerts(twins: TwinService, thing: str) -> dict[str, Any]:
     return found
 
 
+def day_kpi(influx: Influx, site: Site, kpi: str) -> list[float]:
+    """The values of a KPI's day windows for the whole site (no breakdown)."""
+    rows = influx_rows(
+        influx,
+        site.database,
+        f"SELECT value FROM kpi WHERE kpi = '{kpi}' AND window = 'day'"
+        f" AND scope = 'site:{site.namespace}' AND part = ''",
+    )
+    return [float(row["value"]) for row in rows]
+
+
 def notices(watcher: Watcher, alert_id: str) -> list[dict[str, Any]]:
     return [payload for topic, payload in watcher.json() if topic.endswith(f"/{alert_id}")]
 
@@ -76,6 +87,11 @@ def test_a_flood_opens_an_alert_everywhere_and_its_end_resolves_it(
             assert [(p["state"], p["alert_id"], p["device"]) for p in points] == [
                 ("open", alert.id, thing)
             ]
+            opened_kpi = wait_until(
+                lambda: [v for v in day_kpi(influx, site, "alerts_opened") if v >= 1],
+                "the alerts_opened KPI of the site",
+            )
+            assert opened_kpi == [1.0]
 
             # an operator acknowledges it through another process (the HTTP API's way)
             reader.acknowledge(alert.id, "operator-minh")
