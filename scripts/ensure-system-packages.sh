@@ -15,6 +15,7 @@ REQUIRED=(
   "chromium:/usr/bin/chromium"
   "docker-compose:/usr/bin/docker-compose"
   "curl:/usr/bin/curl"
+  "nginx-light:/usr/sbin/nginx"  # tests/compose: the compose config of Ditto's nginx
   "postgresql:/usr/lib/postgresql/*/bin/postgres"
   "python3-venv:(python module venv)"
   # the report's PDF (WeasyPrint): Pango lays text out, DejaVu has Vietnamese diacritics
