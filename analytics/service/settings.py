@@ -46,7 +46,7 @@ class AnalyticsSettings(BaseModel):
         default=2.0, gt=0, le=3600, description="How often the rule directory is checked."
     )
     hold_seconds: float | None = Field(
-        default=0.5,
+        default=0.3,
         ge=0,
         le=60,
         description="Live: each input is evaluated this long (wall time) after it arrived,"
