@@ -127,8 +127,11 @@ class CameraPresence:
     def sample(self, grey: Grey, at: float) -> SampleResult:
         """Analyse the frame ``grey`` captured at ``at`` (epoch seconds)."""
         moved = self._motion.changed(grey)
+        # a camera's first sample is "moved" (nothing to compare with) but is no change to
+        # settle: a hub starting with 95 cameras must not begin with 4 detections each
+        changed = moved and self._last_detection is not None
         detected = self._due(moved, at)
-        self._settling = self.settings.settle_samples if moved else max(0, self._settling - 1)
+        self._settling = self.settings.settle_samples if changed else max(0, self._settling - 1)
         if detected:
             self._people = self._detector.detect(grey)
             self._last_detection = at
