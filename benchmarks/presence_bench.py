@@ -1,7 +1,7 @@
 """What presence analytics costs per camera, and how right it is.
 
     .venv/bin/python benchmarks/presence_bench.py [--cameras 95] [--seconds 120]
-        [--detect-width 640] [--no-capacity]
+        [--detect-width 640] [--hog-scale 1.2] [--baseline-hog-scale 1.05] [--no-capacity]
 
 Capacity: ``--cameras`` cameras (the ``thaibinh`` scenario has 95) analysed in one thread
 (one core) at 1 sample/s of scenario time, 320x240 frames from the simulators' renderer
@@ -12,6 +12,9 @@ with sensor noise. CPU time (``time.process_time``) per sample of ``CameraPresen
 - seated: the officer at the desk, still (detection every ``recheck_seconds``);
 - busy: the officer comes and goes every sample (detection on every sample).
 
+Each scene is also measured, in the same run, with HOG's pyramid ``--baseline-hog-scale``
+apart (OpenCV's usual 1.05, the default before 2026-12-04), and the ratio printed.
+
 Decoding the streams is the hub's cost, not counted here; the hub with presence on,
 decoding and analysing 95 RTSP streams as a mix, is measured by presence_mix_bench.py.
 
@@ -19,7 +22,9 @@ Accuracy, against the scenes' ground truth:
 
 - desk cameras watching counters with ``officer_absent`` intervals, gates at night with
   ``intrusion`` intervals: precision and recall of presence per zone and sample, and the
-  error of each enter/leave time (changes are dated at the capture time they happened);
+  error of each enter/leave time (changes are dated at the capture time they happened) —
+  on the rendered frames, and on the same frames through H.264 as the simulators stream
+  them (libx264 crf 28: what the hub sees of a simulated camera);
 - real photographs: people in scikit-image's astronaut and camera images as positives,
   its photos without people as negatives, detector only.
 
@@ -44,7 +49,14 @@ import skimage
 from analytics.presence.camera import CameraPresence, ZoneChange
 from analytics.presence.detector import PersonDetector
 from analytics.presence.settings import PresenceSettings
-from tests.analytics.scenes import DESK_ZONE, GATE_ZONE, MORNING, Interval, frames
+from tests.analytics.scenes import (
+    DESK_ZONE,
+    GATE_ZONE,
+    MORNING,
+    Interval,
+    frames,
+    through_h264,
+)
 from twins.zones import Zone
 
 POSITIVES = ("astronaut.png", "camera.png")
@@ -64,10 +76,11 @@ DESK_TRUTH = [Interval(0, 600), Interval(900, 1500), Interval(1620, 1800)]
 GATE_TRUTH = [Interval(300, 480), Interval(1200, 1260)]
 
 
-def cpu_per_sample(scene: str, truth: list[Interval], cameras: int, seconds: float) -> float:
+def cpu_per_sample(
+    scene: str, truth: list[Interval], cameras: int, seconds: float, settings: PresenceSettings
+) -> float:
     """Mean CPU seconds per sample over ``cameras`` cameras of the scene."""
     zone = DESK_ZONE if scene == "desk" else GATE_ZONE
-    settings = SETTINGS
     detector = PersonDetector(settings.detect_width, settings.hog_threshold, settings.hog_scale)
     streams = [
         (
@@ -88,18 +101,23 @@ def cpu_per_sample(scene: str, truth: list[Interval], cameras: int, seconds: flo
     return used / samples
 
 
-def capacity(cameras: int, seconds: float) -> None:
-    print(f"capacity: {cameras} cameras, 1 sample/s, 320x240, one thread")
+def capacity(cameras: int, seconds: float, baseline: PresenceSettings) -> None:
+    print(
+        f"capacity: {cameras} cameras, 1 sample/s, 320x240, one thread;"
+        f" baseline hog_scale {baseline.hog_scale}"
+    )
     busy = [Interval(t, t + 1) for t in range(0, round(seconds), 2)]
     for name, scene, truth, count in (
         ("quiet (empty desk)", "desk", [], cameras),
         ("seated officer, still", "desk", [Interval(0, seconds)], min(cameras, 20)),
         ("busy (comes and goes every sample)", "desk", busy, min(cameras, 5)),
     ):
-        cost = cpu_per_sample(scene, truth, count, seconds)
+        cost = cpu_per_sample(scene, truth, count, seconds, SETTINGS)
+        before = cpu_per_sample(scene, truth, count, seconds, baseline)
         print(
             f"  {name:38s} {cost * 1000:7.2f} ms CPU per sample = {cost * 100:5.2f} % of a core"
-            f" per camera; {cameras} such cameras: {cost * cameras * 100:6.1f} % of a core"
+            f" per camera; {cameras} such cameras: {cost * cameras * 100:6.1f} % of a core;"
+            f" baseline {before * 1000:7.2f} ms, ratio {cost / before:.2f}"
         )
 
 
@@ -117,12 +135,15 @@ def intervals(changes: list[ZoneChange], end: float) -> list[Interval]:
     return found
 
 
-def score(name: str, scene: str, zone: Zone, truth: list[Interval], start: float) -> None:
+def score(
+    name: str, scene: str, zone: Zone, truth: list[Interval], start: float, h264: bool = False
+) -> None:
     seconds = 1800.0
     presence = CameraPresence([zone], SETTINGS)
     changes: list[ZoneChange] = []
     tp = fp = fn = 0
-    for at, grey in frames(truth, seconds=seconds, start=start, scene=scene):
+    samples = frames(truth, seconds=seconds, start=start, scene=scene)
+    for at, grey in through_h264(samples) if h264 else samples:
         result = presence.sample(grey, at)
         changes.extend(result.changes)
         t = at - start
@@ -177,6 +198,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=120.0)
     parser.add_argument("--detect-width", type=int, default=SETTINGS.detect_width)
     parser.add_argument("--hog-scale", type=float, default=SETTINGS.hog_scale)
+    parser.add_argument("--baseline-hog-scale", type=float, default=1.05)
     parser.add_argument("--no-capacity", action="store_true", help="accuracy only")
     args = parser.parse_args()
     SETTINGS = SETTINGS.model_copy(
@@ -186,11 +208,14 @@ def main() -> None:
         f"video.presence.detect_width = {SETTINGS.detect_width}, hog_scale = {SETTINGS.hog_scale}"
     )
     if not args.no_capacity:
-        capacity(args.cameras, args.seconds)
+        baseline = SETTINGS.model_copy(update={"hog_scale": args.baseline_hog_scale})
+        capacity(args.cameras, args.seconds, baseline)
     print("accuracy (30 min of scenario time per scene, 1 sample/s)")
     score("desk, officer_absent 600-900 s", "desk", DESK_ZONE, DESK_TRUTH, MORNING)
     night = MORNING + 15 * 3600
     score("gate at 23:00, intrusions", "gate", GATE_ZONE, GATE_TRUTH, night)
+    score("desk, through H.264", "desk", DESK_ZONE, DESK_TRUTH, MORNING, h264=True)
+    score("gate at 23:00, through H.264", "gate", GATE_ZONE, GATE_TRUTH, night, h264=True)
     photos()
 
 

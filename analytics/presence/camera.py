@@ -3,7 +3,12 @@
 Each sample is a grey frame with its capture time. The detector runs only when it can
 change the answer:
 
-- the picture moved (``MotionGate``) — someone came, went or shifted;
+- the picture moved (``MotionGate``) — someone came, went or shifted — or moved within
+  the last ``settle_samples``: a person who appeared (or left) between two samples makes
+  motion on one sample only, and the detector missing them on that sample (it misses a
+  dark, compressed face now and then) must not leave them unseen until the next check;
+- a zone is about to be entered (someone seen since a sample, not yet ``enter_samples``):
+  every sample, so the samples an enter needs are detections, not one detection repeated;
 - a zone is about to be left (occupied, empty since a sample): every sample, so a person
   the detector missed once is found again before ``leave_seconds`` run out;
 - a zone is occupied and ``recheck_seconds`` passed since the last detection — a seated
@@ -76,13 +81,17 @@ class CameraPresence:
     ) -> None:
         self.settings = settings
         self._detector = detector or PersonDetector(
-            settings.detect_width, settings.hog_threshold, settings.hog_scale
+            settings.detect_width,
+            settings.hog_threshold,
+            settings.hog_scale,
         )
         self._motion = MotionGate(settings.motion_width, settings.motion_fraction)
         self._zones: list[tuple[Zone, Polygon]] = []
         self._states: dict[str, ZoneHysteresis] = {}
         self._people: list[PersonBox] = []
         self._last_detection: float | None = None
+        self._settling = 0
+        """Samples still detected since the picture last moved."""
         self.detections = 0
         self.set_zones(zones)
 
@@ -106,9 +115,9 @@ class CameraPresence:
         self._states = states
 
     def _due(self, moved: bool, at: float) -> bool:
-        if moved or self._last_detection is None:
+        if moved or self._settling > 0 or self._last_detection is None:
             return True
-        if any(state.leaving for state in self._states.values()):
+        if any(state.leaving or state.entering for state in self._states.values()):
             return True
         since = at - self._last_detection
         if any(state.present for state in self._states.values()):
@@ -118,7 +127,11 @@ class CameraPresence:
     def sample(self, grey: Grey, at: float) -> SampleResult:
         """Analyse the frame ``grey`` captured at ``at`` (epoch seconds)."""
         moved = self._motion.changed(grey)
+        # a camera's first sample is "moved" (nothing to compare with) but is no change to
+        # settle: a hub starting with 95 cameras must not begin with 4 detections each
+        changed = moved and self._last_detection is not None
         detected = self._due(moved, at)
+        self._settling = self.settings.settle_samples if changed else max(0, self._settling - 1)
         if detected:
             self._people = self._detector.detect(grey)
             self._last_detection = at

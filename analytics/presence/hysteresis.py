@@ -39,6 +39,11 @@ class ZoneHysteresis:
         """Present, but empty since a sample: a leave is pending (or a detection missed)."""
         return self.present and self._empty_since is not None
 
+    @property
+    def entering(self) -> bool:
+        """Not present, but someone seen since a sample: an enter is pending (or a ghost)."""
+        return not self.present and self._positive_run > 0
+
     def update(self, people: int, at: float) -> Transition | None:
         """Feed one sample (``people`` inside at capture time ``at``); the change, if any."""
         if people > 0:

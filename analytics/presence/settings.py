@@ -21,6 +21,13 @@ class PresenceSettings(BaseModel):
     motion_fraction: float = Field(
         0.004, gt=0, lt=1, description="share of changed pixels that counts as motion"
     )
+    settle_samples: int = Field(
+        3,
+        ge=0,
+        le=100,
+        description="samples after the picture moved that are still detected (a person who"
+        " appeared makes motion once; a detector miss then must not hide them)",
+    )
     recheck_seconds: float = Field(
         20.0,
         gt=0,
@@ -37,7 +44,7 @@ class PresenceSettings(BaseModel):
         0.6, description="HOG SVM margin a window needs to count as a person"
     )
     hog_scale: float = Field(
-        1.05,
+        1.2,
         gt=1.0,
         le=1.5,
         description="step between the HOG image pyramid's levels: larger is cheaper (fewer"

@@ -6,9 +6,12 @@ what a scene's timeline says is in view is the ground truth the detector is scor
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 
+import av
 import cv2
 import numpy as np
 import numpy.typing as npt
@@ -75,3 +78,29 @@ def frames(
             rendered[inside] = np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), np.uint8)
         grain = noise.integers(-3, 4, size=rendered[inside].shape, dtype=np.int16)
         yield start + t, np.clip(rendered[inside] + grain, 0, 255).astype(np.uint8)
+
+
+def through_h264(
+    samples: Iterator[tuple[float, Grey]], fps: int = 5, sample_period: float = 1.0
+) -> Iterator[tuple[float, Grey]]:
+    """``samples`` as the hub sees them from a simulated camera: each the last of the
+    ``fps * sample_period`` frames of its period (the picture held), encoded as the
+    simulators encode (libx264 ultrafast, zerolatency, crf 28, a keyframe every 2 s),
+    decoded, the luma plane kept."""
+    encoder = av.CodecContext.create("libx264", "w")
+    first = next(samples)
+    encoder.height, encoder.width = first[1].shape
+    encoder.pix_fmt, encoder.time_base = "yuv420p", Fraction(1, fps)
+    encoder.thread_count = 1
+    encoder.options = {"preset": "ultrafast", "tune": "zerolatency", "g": str(2 * fps), "crf": "28"}
+    decoder = av.CodecContext.create("h264", "r")
+    index = 0
+    for at, grey in itertools.chain([first], samples):
+        picture = av.VideoFrame.from_ndarray(grey, format="gray").reformat(format="yuv420p")
+        decoded = []
+        for _ in range(max(1, round(fps * sample_period))):
+            frame = av.VideoFrame.from_ndarray(picture.to_ndarray(), format="yuv420p")
+            frame.pts, index = index, index + 1
+            decoded += [d for packet in encoder.encode(frame) for d in decoder.decode(packet)]
+        if decoded:
+            yield at, np.asarray(decoded[-1].to_ndarray(format="gray"), np.uint8)
