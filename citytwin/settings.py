@@ -18,6 +18,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from grafana.settings import GrafanaSettings
 from ingest.settings import IngestSettings
 from twins.settings import AccountName, TwinSettings
 from twins.validation import dotted, problems
@@ -160,6 +161,7 @@ class CitytwinSettings(BaseSettings):
     video: VideoSettings = Field(
         default_factory=VideoSettings, description="Camera hub and WebRTC relay."
     )
+    grafana: GrafanaSettings = Field(default_factory=GrafanaSettings, description="Grafana.")
 
     @classmethod
     def settings_customise_sources(

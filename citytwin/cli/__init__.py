@@ -60,6 +60,7 @@ def load(
 
 def _register_optional() -> None:
     """Commands of the parts that have a CLI of their own."""
+    from citytwin.cli.grafana import grafana_app
     from citytwin.cli.simulate import simulate
     from citytwin.cli.twins import twins_app
     from citytwin.cli.video import video
@@ -67,6 +68,7 @@ def _register_optional() -> None:
     app.command("simulate")(simulate)
     app.command("video")(video)
     app.add_typer(twins_app, name="twins", help="Read, search, watch, import and export twins.")
+    app.add_typer(grafana_app, name="grafana")
 
 
 def main() -> None:

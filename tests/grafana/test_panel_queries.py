@@ -5,12 +5,14 @@ series, with every variable at "all" and at each of the values the scenario has.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from grafana.build import boards
 from grafana.influxql import Selection
 from grafana.model import Json
+from grafana.preview import panel_data, preview_board
 from grafana.queries import InfluxReader, panel_queries, resolve
 from simulators.scenario import measures_of
 from tests.grafana.scenario import DISTRICT, Morning, run_morning
@@ -19,6 +21,7 @@ from twins.kinds import DeviceKind
 
 pytestmark = pytest.mark.slow
 
+PREVIEWED = {"citytwin-overview", "citytwin-service-centre", "citytwin-platform"}
 SENSOR_FIELDS = {
     "temperature_c": "temperature",
     "humidity_pct": "humidity",
@@ -130,3 +133,37 @@ def test_a_district_without_the_site_leaves_the_boards_empty(
     other["templating"] = {"list": templating}
     _, offered = resolve(reader, other, morning.from_ms, morning.to_ms)
     assert offered["site"] == []
+
+
+def test_previews_draw_every_board_with_its_vietnamese_text(
+    built: list[Json], reader: InfluxReader, morning: Morning, tmp_path: Path
+) -> None:
+    import warnings
+
+    from PIL import Image
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a glyph missing from the font is a warning
+        # every panel type is on these three: geomap, stat, bar, timeseries (overview);
+        # gauge, state timeline, table (service centre); text (platform)
+        for board in [b for b in built if b["uid"] in PREVIEWED]:
+            timing = preview_board(reader, board, tmp_path, morning.from_ms, morning.to_ms)
+            with Image.open(timing.path) as image:
+                width, height = image.size
+                colours = image.convert("RGB").getcolors(maxcolors=1_000_000)
+            assert width > 1000, board["uid"]
+            assert height > 300, board["uid"]
+            assert colours is not None, board["uid"]
+            assert len(colours) > 50, board["uid"]  # drawn, not a blank page
+
+
+def test_a_preview_draws_the_stat_from_the_query(morning: Morning, reader: InfluxReader) -> None:
+    """The devices-online stat shows what InfluxDB answers for it."""
+    overview = next(b for b in boards(list(morning.scenario.registry_spec().sites)))
+    board = overview.json()
+    selections, _ = resolve(reader, board, morning.from_ms, morning.to_ms)
+    data = panel_data(reader, board, morning.from_ms, morning.to_ms, selections)
+    online = next(p for p in board["panels"] if p["title"] == "Thiết bị trực tuyến")
+    [(_, series)] = data[online["id"]].series
+    devices = sum(1 for _ in morning.registry)
+    assert 0 < series["values"][0][1] <= devices
