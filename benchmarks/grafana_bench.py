@@ -20,6 +20,7 @@ Prints its figures; nothing is asserted.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import random
 import re
 import sys
@@ -31,15 +32,20 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from kpi_bench import DAY, synthesise
+from kpi_bench import DAY, DayWriter, synthesise
 
+from analytics.kpis.engine import KpiEngine
+from analytics.kpis.influx import KpiInflux
+from analytics.kpis.settings import KpiSettings
 from analytics.kpis.windows import PROVINCE_TZ, day_bounds
 from grafana.build import boards, scenario_sites
 from grafana.preview import preview_board
 from grafana.queries import InfluxReader, panel_queries, resolve
 from simulators.scenario import load_scenario
 from tests.services import Influx, start_influx
+from twins.payloads import Status
 from twins.registry import Registry
+from twins.topics import Channel
 
 DAY_NS = 86_400 * 10**9
 LONG = ("counter_telemetry,", "sensor_telemetry,")
@@ -78,6 +84,12 @@ def fill(server: Influx) -> int:
     )
     registry = Registry(load_scenario("thaibinh").registry_spec())
     day = synthesise(registry, random.Random(2020))
+    births = DayWriter()  # every device's status at each morning, as ingest writes it
+    begin = day_bounds(DAY, PROVINCE_TZ)[0]
+    for back in range(30):
+        for device in registry:
+            births.add(device, Channel.STATUS, Status(state="online"), begin - back * 86_400 + 60)
+    _write(server, births.lines)
     started = time.perf_counter()
     _write(server, day)
     total = len(day)
@@ -87,7 +99,6 @@ def fill(server: Influx) -> int:
         total += len(earlier)
     print(f"wrote {total:,} points (1 full day + 29 days of counter and sensor telemetry)"
           f" in {time.perf_counter() - started:.1f} s")  # fmt: skip
-    begin = day_bounds(DAY, PROVINCE_TZ)[0]
     started = time.perf_counter()
     import httpx
 
@@ -106,7 +117,17 @@ def fill(server: Influx) -> int:
                 },
             ).raise_for_status()
     print(f"rollup statement over 30 days: {time.perf_counter() - started:.1f} s")
+    started = time.perf_counter()
+    asyncio.run(_kpis(server, registry))
+    print(f"KPIs of the day recomputed: {time.perf_counter() - started:.1f} s")
     return total
+
+
+async def _kpis(server: Influx, registry: Registry) -> None:
+    async with KpiInflux(
+        server.url, "bench", username=server.username, password=server.password, timeout=300
+    ) as client:
+        await KpiEngine(client, registry, KpiSettings()).recompute_day(DAY, periods=False)
 
 
 def _timed(reader: InfluxReader, query: str, runs: int = 3) -> float:

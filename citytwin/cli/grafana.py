@@ -94,7 +94,6 @@ def preview(
 ) -> None:
     """Draw boards to PNG from the queries Grafana would run (citytwin's InfluxDB account)."""
     settings: CitytwinSettings = ctx.obj
-    secrets = load_secrets(settings, StatePaths(settings.state_dir), create=False)
     built = boards(_sites(settings, registry), settings.grafana.console_url)
     chosen = [b for b in built if not board or b.uid in board]
     unknown = set(board or []) - {b.uid for b in built}
@@ -102,6 +101,12 @@ def preview(
         typer.echo(f"no board {', '.join(sorted(unknown))}; boards: "
                    + ", ".join(b.uid for b in built), err=True)  # fmt: skip
         raise typer.Exit(2)
+    try:
+        secrets = load_secrets(settings, StatePaths(settings.state_dir), create=False)
+    except FileNotFoundError as exc:
+        typer.echo(f"InfluxDB's password is not in the state dir ({exc.filename});"
+                   " run `citytwin up` first or set influx.password", err=True)  # fmt: skip
+        raise typer.Exit(2) from None
     to_ms = int((end or time.time()) * 1000)
     from_ms = to_ms - int(hours * 3_600_000)
     url = str(settings.influx.url).rstrip("/")
