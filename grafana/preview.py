@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import logging
 import math
 import time
@@ -132,7 +133,9 @@ def _draw_timeseries(ax: Axes, panel: Json, data: PanelData) -> None:
                 continue
             xs, ys = zip(*points, strict=True)
             if bars:
-                ax.bar(xs, ys, width=0.0005 * max(1, len(xs)) ** 0, color=colour, label=label)
+                days = _day_numbers(list(xs))
+                step = min((b - a for a, b in itertools.pairwise(days)), default=0.01)
+                ax.bar(xs, ys, width=0.8 * step, color=colour, label=label)
             else:
                 ax.plot(xs, ys, color=colour, linewidth=1.2, label=label)
     steps = panel["fieldConfig"]["defaults"]["thresholds"]["steps"]
@@ -263,12 +266,16 @@ def _draw_state_timeline(ax: Axes, panel: Json, data: PanelData) -> None:
         labels.append(_label(target, series, series["columns"][1]))
         times = _day_numbers(_times(series))
         values = [r[1] for r in series["values"]]
-        for i, value in enumerate(values):
-            if value is None:
+        # one bar per run of equal values, as Grafana merges them (mergeValues)
+        start = 0
+        for i in range(1, len(values) + 1):
+            if i < len(values) and values[i] == values[start]:
                 continue
-            end = times[i + 1] if i + 1 < len(times) else times[i]
-            colour, _ = _state_colour(panel, value)
-            ax.barh(row, end - times[i], left=times[i], height=0.8, color=colour)
+            if values[start] is not None:
+                end = times[i] if i < len(times) else times[-1]
+                colour, _ = _state_colour(panel, values[start])
+                ax.barh(row, end - times[start], left=times[start], height=0.8, color=colour)
+            start = i
     ax.set_yticks(range(len(labels)), labels, fontsize=7)
     ax.xaxis_date(tz=ZONE)
     _time_axis(ax, "%H:%M")
@@ -330,7 +337,7 @@ def render(board: Json, data: Mapping[int, PanelData], subtitle: str) -> Figure:
     rows = max(p["gridPos"]["y"] + p["gridPos"]["h"] for p in board["panels"])
     figure = Figure(figsize=(16, rows * GRID_INCH + 0.8))
     grid = figure.add_gridspec(
-        rows, 24, hspace=1.6, wspace=1.2, top=1 - 0.6 / (rows * GRID_INCH + 0.8)
+        rows, 24, hspace=2.4, wspace=1.6, top=1 - 0.9 / (rows * GRID_INCH + 0.8)
     )
     figure.suptitle(f"{board['title']} — {subtitle}", fontsize=13, fontweight="bold")
     for panel in board["panels"]:
