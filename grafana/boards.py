@@ -154,22 +154,38 @@ def overview(sites: list[SiteSpec]) -> Board:
             ],
         },
     )
-    alerts = Panel(
-        "barchart",
-        "Cảnh báo chưa đóng theo mức độ",
-        "Alerts opened minus alerts resolved in the range, by severity after the transition"
-        " (measurement alert).",
+    not_closed = Panel(
+        "stat",
+        "Cảnh báo chưa đóng",
+        "Alerts opened in the range minus alerts resolved in it (measurement alert): the"
+        " alerts still open when the range covers their whole life. InfluxDB holds"
+        " transitions, not the alerts' current state (the alert store does).",
         [
             influx(
-                'SELECT sum("n") AS "chưa đóng" FROM (SELECT count("alert_id") AS "n"'
-                f' FROM "alert" WHERE "state" = \'open\' AND {SITE} AND $timeFilter'
-                ' GROUP BY "severity"), (SELECT -1 * count("alert_id") AS "n" FROM "alert"'
-                f" WHERE \"state\" = 'resolved' AND {SITE} AND $timeFilter"
-                ' GROUP BY "severity") GROUP BY "severity"',
+                'SELECT sum("n") FROM (SELECT count("alert_id") AS "n" FROM "alert"'
+                f" WHERE \"state\" = 'open' AND {SITE} AND $timeFilter),"
+                ' (SELECT -1 * count("alert_id") AS "n" FROM "alert"'
+                f" WHERE \"state\" = 'resolved' AND {SITE} AND $timeFilter)"
+            )
+        ],
+        width=4,
+        height=6,
+        unit="suffix: cảnh báo",
+        limits=thresholds((None, "green"), (1, "orange"), (5, "red")),
+        options=dict(STAT),
+    )
+    by_severity = Panel(
+        "barchart",
+        "Cảnh báo phát sinh theo mức độ",
+        "Alerts opened in the range by their severity at opening (measurement alert, state=open).",
+        [
+            influx(
+                'SELECT count("alert_id") AS "cảnh báo" FROM "alert"'
+                f' WHERE "state" = \'open\' AND {SITE} AND $timeFilter GROUP BY "severity"',
                 table=True,
             )
         ],
-        width=12,
+        width=8,
         height=6,
         unit="suffix: cảnh báo",
         options={"orientation": "horizontal", "xField": "severity", "showValue": "always"},
@@ -196,7 +212,7 @@ def overview(sites: list[SiteSpec]) -> Board:
         "Tổng quan vận hành",
         "The province at a glance: sites on the map, devices online, open alerts, incidents.",
         "Điều hành",
-        [geomap, *_availability_panels(), alerts, opened],
+        [geomap, *_availability_panels(), not_closed, by_severity, opened],
         variables(sites, DEVICE_KINDS),
         [
             influx_annotation(

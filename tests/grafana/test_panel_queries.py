@@ -167,3 +167,16 @@ def test_a_preview_draws_the_stat_from_the_query(morning: Morning, reader: Influ
     [(_, series)] = data[online["id"]].series
     devices = sum(1 for _ in morning.registry)
     assert 0 < series["values"][0][1] <= devices
+
+
+@pytest.mark.parametrize(("site", "expected"), [("boards.hcc", 1), ("boards.tiepdan", 0)])
+def test_alerts_not_closed_counts_the_flood_alert_still_open(
+    morning: Morning, reader: InfluxReader, site: str, expected: int
+) -> None:
+    """Of the service centre's three alerts two were resolved; the reception's one too."""
+    board = boards(list(morning.scenario.registry_spec().sites))[0].json()
+    selections, _ = resolve(reader, board, morning.from_ms, morning.to_ms, {"site": site})
+    data = panel_data(reader, board, morning.from_ms, morning.to_ms, selections)
+    panel = next(p for p in board["panels"] if p["title"] == "Cảnh báo chưa đóng")
+    [(_, series)] = data[panel["id"]].series
+    assert series["values"][0][1] == expected
