@@ -157,3 +157,31 @@ def test_single_value_and_all_value_variables_are_not_escaped() -> None:
 def test_an_unknown_variable_is_named() -> None:
     with pytest.raises(BoardError, match=r"\$nowhere"):
         expand("SELECT 1 FROM m WHERE x = '$nowhere'", from_ms=0, to_ms=1, variables={})
+
+
+def test_provisioning_names_the_boards_datasources_and_real_settings() -> None:
+    """The datasource uids are the ones every query names, and each environment variable
+    the file reads is a citytwin setting (CITYTWIN_SECTION__FIELD)."""
+    import re
+
+    import yaml
+
+    from citytwin.settings import CitytwinSettings
+    from grafana.build import PROVISIONING
+    from grafana.model import INFLUX_UID, SITES_UID
+
+    text = (PROVISIONING / "datasources" / "citytwin.yml").read_text(encoding="utf-8")
+    sources = yaml.safe_load(text)["datasources"]
+    assert {s["uid"] for s in sources} == {INFLUX_UID, SITES_UID}
+    influx = next(s for s in sources if s["uid"] == INFLUX_UID)
+    assert influx["jsonData"]["version"] == "InfluxQL"
+    names = re.findall(r"\$\{CITYTWIN_(\w+)\}", text)
+    assert len(names) == 4
+    for name in names:
+        section, field = name.lower().split("__")
+        model = CitytwinSettings.model_fields[section].annotation
+        assert model is not None
+        assert field in model.model_fields, name
+    provider = yaml.safe_load((PROVISIONING / "dashboards" / "citytwin.yml").read_text("utf-8"))
+    [files] = provider["providers"]
+    assert files["options"]["foldersFromFilesStructure"] is True
