@@ -22,6 +22,7 @@ from analytics.alerts.settings import AlertStoreSettings
 from analytics.kpis.settings import KpiSettings
 from analytics.notify.settings import NotifySettings
 from analytics.service.settings import AnalyticsSettings
+from grafana.settings import GrafanaSettings
 from ingest.settings import IngestSettings
 from twins.settings import AccountName, TwinRole, TwinSettings
 from twins.validation import dotted, problems
@@ -249,6 +250,7 @@ class CitytwinSettings(BaseSettings):
     api: ApiSettings = Field(
         default_factory=ApiSettings, description="The alerts and KPI HTTP API: tokens, live feed."
     )
+    grafana: GrafanaSettings = Field(default_factory=GrafanaSettings, description="Grafana.")
 
     @classmethod
     def settings_customise_sources(

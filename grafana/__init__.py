@@ -1,1 +1,2 @@
-"""Grafana boards of the operations centre, kept as code (next milestone)."""
+"""Grafana boards of the operations centre, kept as code: built, provisioned, pushed and
+drawn to PNG (docs/grafana.md)."""
