@@ -2,8 +2,10 @@
 
 Idempotent: a folder or datasource that exists (looked up by its fixed uid) is updated,
 one that does not is created, and boards are saved with ``overwrite`` — so a second push
-changes what differs and creates nothing. Uses ``grafana-client`` (HTTP API: folders,
-datasources by uid, ``POST /api/dashboards/db``).
+changes what differs and creates nothing. Grafana's HTTP API (folders and datasources by
+uid, ``POST /api/dashboards/db``) through httpx, citytwin's HTTP client: ``grafana-client``
+5 pulls in niquests and urllib3-future, which installs itself *as* ``urllib3`` under every
+other library of the environment (docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -12,8 +14,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from grafana_client.api import GrafanaApi
-from grafana_client.client import GrafanaClientError, GrafanaException
+import httpx
 
 from grafana.errors import PushError
 from grafana.model import INFLUX_UID, SITES_UID, Board, Json
@@ -73,14 +74,11 @@ def datasources(influx: InfluxSource) -> list[Json]:
     ]
 
 
-def _exists(call: Any, *args: Any) -> bool:
-    try:
-        call(*args)
-    except GrafanaClientError as exc:
-        if exc.status_code == 404:
-            return False
-        raise
-    return True
+class _RefusedError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
 
 
 class BoardPusher:
@@ -88,11 +86,15 @@ class BoardPusher:
 
     def __init__(self, url: str, token: str, timeout: float = 10.0) -> None:
         self.url = url.rstrip("/")
-        self._api = GrafanaApi.from_url(self.url, credential=token, timeout=timeout)
+        self._headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        self._timeout = timeout
+        self._http: httpx.Client | None = None
+        """The push's own connection (``push`` opens and closes it)."""
 
     def push(self, boards: list[Board], influx: InfluxSource) -> PushReport:
         """Folders, then datasources, then boards; PushError names what Grafana refused."""
         report = PushReport()
+        self._http = httpx.Client(base_url=self.url, headers=self._headers, timeout=self._timeout)
         try:
             for title in sorted({board.folder for board in boards}):
                 self._folder(title, report)
@@ -100,41 +102,66 @@ class BoardPusher:
                 self._datasource(source, report)
             for board in boards:
                 self._board(board, report)
-        except GrafanaException as exc:
+        except _RefusedError as exc:
             raise PushError(
-                f"Grafana {self.url} refused the push ({exc.status_code}): {exc.message}"
+                f"Grafana {self.url} refused the push ({exc.status}): {exc.message}"
             ) from exc
-        except OSError as exc:
+        except httpx.TransportError as exc:
             raise PushError(f"Grafana {self.url} cannot be reached: {exc}") from exc
+        finally:
+            self._http.close()
+            self._http = None
         return report
+
+    def _call(self, method: str, path: str, body: Json | None = None) -> Any:
+        assert self._http is not None, "outside a push"
+        response = self._http.request(method, path, json=body)
+        if response.status_code >= 400:
+            try:
+                message = str(response.json().get("message", response.text))
+            except ValueError:
+                message = response.text
+            raise _RefusedError(response.status_code, f"{method} {path}: {message}")
+        return response.json() if response.content else None
+
+    def _exists(self, path: str) -> bool:
+        try:
+            self._call("GET", path)
+        except _RefusedError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
 
     def _folder(self, title: str, report: PushReport) -> None:
         uid = folder_uid(title)
-        if _exists(self._api.folder.get_folder, uid):
-            self._api.folder.update_folder(uid, title=title, overwrite=True)
+        if self._exists(f"/api/folders/{uid}"):
+            self._call("PUT", f"/api/folders/{uid}", {"title": title, "overwrite": True})
             report.updated.append(f"folder:{uid}")
         else:
-            self._api.folder.create_folder(title, uid=uid)
+            self._call("POST", "/api/folders", {"title": title, "uid": uid})
             report.created.append(f"folder:{uid}")
 
     def _datasource(self, source: Json, report: PushReport) -> None:
         uid = source["uid"]
-        if _exists(self._api.datasource.get_datasource_by_uid, uid):
-            self._api.datasource.update_datasource_by_uid(uid, source)
+        if self._exists(f"/api/datasources/uid/{uid}"):
+            self._call("PUT", f"/api/datasources/uid/{uid}", source)
             report.updated.append(f"datasource:{uid}")
         else:
-            self._api.datasource.create_datasource(source)
+            self._call("POST", "/api/datasources", source)
             report.created.append(f"datasource:{uid}")
 
     def _board(self, board: Board, report: PushReport) -> None:
-        existed = _exists(self._api.dashboard.get_dashboard, board.uid)
-        self._api.dashboard.update_dashboard(
+        existed = self._exists(f"/api/dashboards/uid/{board.uid}")
+        self._call(
+            "POST",
+            "/api/dashboards/db",
             {
                 "dashboard": board.json(),
                 "folderUid": folder_uid(board.folder),
                 "overwrite": True,
                 "message": MESSAGE,
-            }
+            },
         )
         (report.updated if existed else report.created).append(f"dashboard:{board.uid}")
         logger.info("pushed board %s to %s", board.uid, self.url)

@@ -108,8 +108,8 @@ def test_influxdb_has_authentication_on_and_three_users(config: dict[str, Any]) 
     assert env["INFLUXDB_USER_PASSWORD"] == citytwin["CITYTWIN_INFLUX__PASSWORD"]
     assert env["INFLUXDB_DB"] == citytwin["CITYTWIN_INFLUX__DATABASE"]
     grafana = config["services"]["grafana"]["environment"]
-    assert env["INFLUXDB_READ_USER"] == grafana["CITYTWIN_INFLUX_READ_USER"]
-    assert env["INFLUXDB_READ_USER_PASSWORD"] == grafana["CITYTWIN_INFLUX_READ_PASSWORD"]
+    assert env["INFLUXDB_READ_USER"] == grafana["CITYTWIN_GRAFANA__INFLUX_USERNAME"]
+    assert env["INFLUXDB_READ_USER_PASSWORD"] == grafana["CITYTWIN_GRAFANA__INFLUX_PASSWORD"]
     assert len({env["INFLUXDB_ADMIN_PASSWORD"], env["INFLUXDB_USER_PASSWORD"]}) == 2
 
 
@@ -143,3 +143,18 @@ def test_the_dockerfile_installs_the_lock_file_and_runs_unprivileged() -> None:
     listed = re.search(r"^include = \[(.*)\]$", pyproject, re.M)
     assert listed is not None
     assert set(packages) == {p.strip('" *') for p in listed.group(1).split(",")}
+
+
+def test_grafana_has_every_variable_its_provisioning_reads(config: dict[str, Any]) -> None:
+    import re
+
+    provisioning = COMPOSE_DIR.parent / "grafana" / "provisioning"
+    wanted = {
+        name
+        for path in provisioning.rglob("*.yml")
+        for name in re.findall(r"\$\{([A-Z0-9_]+)\}", path.read_text(encoding="utf-8"))
+    }
+    assert wanted  # the datasource's URL, database and read-only account
+    environment = config["services"]["grafana"]["environment"]
+    assert wanted <= set(environment), sorted(wanted - set(environment))
+    assert environment["GF_PANELS_DISABLE_SANITIZE_HTML"] == "true"  # the wall's iframe
