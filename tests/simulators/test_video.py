@@ -31,15 +31,23 @@ from twins.thing_id import ThingId
 FFPROBE_TIMEOUT_S = 30.0
 
 
-async def ffprobe(url: str) -> dict[str, object]:
-    process = await asyncio.create_subprocess_exec(
-        "ffprobe", "-v", "error", "-rw_timeout", "10000000",
-        "-show_entries", "stream=codec_name,width,height,pix_fmt", "-of", "json", url,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    out, err = await asyncio.wait_for(process.communicate(), FFPROBE_TIMEOUT_S)
-    assert process.returncode == 0, err.decode()
+async def ffprobe(url: str, attempts: int = 20) -> dict[str, object]:
+    """ffprobe's answer for ``url``. A camera says where its stream is as it starts it; the
+    relay serves the path once the camera's first packets are in, a moment later, and
+    answers 404 until then — so a player tries again, as the hub does."""
+    for attempt in range(attempts):
+        process = await asyncio.create_subprocess_exec(
+            "ffprobe", "-v", "error", "-rw_timeout", "10000000",
+            "-show_entries", "stream=codec_name,width,height,pix_fmt", "-of", "json", url,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await asyncio.wait_for(process.communicate(), FFPROBE_TIMEOUT_S)
+        if process.returncode != 0 and b"404 Not Found" in err and attempt < attempts - 1:
+            await asyncio.sleep(0.5)
+            continue
+        assert process.returncode == 0, err.decode()
+        break
     result: dict[str, object] = json.loads(out)
     return result
 
