@@ -183,12 +183,4 @@ class MaintenanceWindowBody(BaseModel):
 
     @classmethod
     def of(cls, window: MaintenanceWindow) -> MaintenanceWindowBody:
-        return cls(
-            id=window.id,
-            site=window.site,
-            device=window.device,
-            starts_at=window.starts_at,
-            ends_at=window.ends_at,
-            reason=window.reason,
-            created_by=window.created_by,
-        )
+        return cls.model_validate(window, from_attributes=True)  # the same fields
