@@ -42,6 +42,7 @@ from twins.thing_id import ThingId
 logger = logging.getLogger(__name__)
 
 RTSP_SERVER = "rtsp-server-perl"
+PUBLISH_POLL_S = 0.05
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 RELAY_SCRIPT = """# rtsp-server-perl, keeping its RTP ports where it is told
@@ -118,6 +119,8 @@ class CameraStream:
         self.frames = 0
         self.bytes = 0
         self.dropped = 0
+        self.published = threading.Event()
+        """Set once the relay has the first packets, so players opening ``url`` find it."""
         self._scene = scene
         self._renderer = renderer
         self._stop = threading.Event()
@@ -131,6 +134,16 @@ class CameraStream:
 
     def join(self, timeout: float) -> None:
         self._thread.join(timeout)
+
+    async def wait_published(self, within_s: float) -> bool:
+        """Whether the stream reached the relay within ``within_s`` seconds (polled, as the
+        flag is set from the encoder thread)."""
+        deadline = time.monotonic() + within_s
+        while not self.published.is_set():
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(PUBLISH_POLL_S)
+        return True
 
     def _run(self) -> None:
         backoff = Backoff(first=0.5, maximum=10.0)
@@ -176,6 +189,7 @@ class CameraStream:
                 for packet in stream.encode(frame):
                     container.mux(packet)
                     self.bytes += packet.size
+                    self.published.set()
                 self.frames += 1
                 index += 1
                 due += period

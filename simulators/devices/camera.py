@@ -10,6 +10,7 @@ and raises a ``motion`` event, as the cameras' own motion detection does.
 
 from __future__ import annotations
 
+import logging
 import time
 import zlib
 
@@ -27,6 +28,10 @@ from twins.topics import Channel
 
 NOMINAL_KBPS = 512.0
 """Stream health an idle (not encoded) camera reports: what a small real camera sends."""
+PUBLISH_WAIT_S = 10.0
+"""How long a streamed camera waits for its stream to be served before it announces it."""
+
+logger = logging.getLogger(__name__)
 
 
 class Camera(SimDevice):
@@ -53,6 +58,18 @@ class Camera(SimDevice):
             height=video.height,
             fps=video.fps,
         )
+
+    async def run(self) -> None:
+        """A real camera advertises its stream once it serves it: a player that opens the
+        announced URL at once finds video there, not a 404 from the relay."""
+        if self.stream is not None and not await self.stream.wait_published(PUBLISH_WAIT_S):
+            logger.warning(
+                "%s: stream %s not served after %.0f s; announcing it anyway",
+                self.thing_id,
+                self.stream.url,
+                PUBLISH_WAIT_S,
+            )
+        await super().run()
 
     def sample(self, t: float) -> BaseModel:
         if self.stream is None:
