@@ -5,6 +5,7 @@
 /, /wall            the operator console: overview, camera wall (tokens for the hub)
 /alerts, /kpis      the console's alert inbox and KPI scorecard
 /api/alerts, /api/kpis, /api/maintenance   alerts and KPIs for people and other systems
+/api/indicators     sectors' indicator figures: catalogue, uploads, revisions
 /health             liveness and the state of what this process depends on
 /metrics            Prometheus metrics
 /docs, /openapi.json  the API description (served offline)
@@ -25,11 +26,14 @@ from fastapi_offline import FastAPIOffline
 from prometheus_client import make_asgi_app
 
 from analytics.alerts.evidence import DiskEvidenceStorage
+from analytics.indicators.catalogue import load_catalogue
+from analytics.indicators.store import IndicatorStore
 from analytics.kpis.influx import KpiInflux
 from citytwin.accounts import ServiceRole
 from citytwin.api.access import AlertAccess, Callers
 from citytwin.api.alerts import alerts_router
 from citytwin.api.errors import install_handlers
+from citytwin.api.indicators import indicators_router
 from citytwin.api.kpis import KpiSource, kpis_router
 from citytwin.api.live import FeedTiming
 from citytwin.auth import Authenticator
@@ -223,6 +227,14 @@ def _mount_alerts_and_kpis(
     install_handlers(app)
     app.include_router(alerts_router(access, callers, timing))
     app.include_router(kpis_router(KpiSource(kpi_client, settings.kpis.retention_policy), callers))
+    indicators = settings.indicators
+    store = IndicatorStore(
+        kpi_client,
+        load_catalogue(indicators.catalogue),
+        policy=indicators.retention_policy,
+        clock=time.time,
+    )
+    app.include_router(indicators_router(store, callers, indicators.max_upload_bytes))
     app.include_router(console_alerts_router(authenticator, settings.language))
 
 

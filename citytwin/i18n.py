@@ -174,6 +174,12 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "vi": "Chưa có số liệu KPI cho phạm vi và kỳ này.",
         "en": "No KPI values for this scope and period yet.",
     },
+    "indicators_title": {"vi": "Chỉ tiêu kinh tế – xã hội", "en": "Sector indicators"},
+    "indicator_period": {"vi": "Kỳ báo cáo", "en": "Reported period"},
+    "indicator_none": {
+        "vi": "Các sở, ngành chưa báo cáo chỉ tiêu nào cho phạm vi này.",
+        "en": "No sector has reported an indicator for this scope yet.",
+    },
     "kpi_unavailable": {
         "vi": "Không đọc được số liệu KPI: {error}",
         "en": "Cannot read the KPIs: {error}",

@@ -19,6 +19,7 @@ from pydantic_settings import (
 )
 
 from analytics.alerts.settings import AlertStoreSettings
+from analytics.indicators.settings import IndicatorSettings
 from analytics.kpis.settings import KpiSettings
 from analytics.notify.settings import NotifySettings
 from analytics.service.settings import AnalyticsSettings
@@ -246,6 +247,10 @@ class CitytwinSettings(BaseSettings):
         description="Alert notifications: the retained MQTT topic, webhooks, apprise channels.",
     )
     kpis: KpiSettings = Field(default_factory=KpiSettings, description="KPI rules.")
+    indicators: IndicatorSettings = Field(
+        default_factory=IndicatorSettings,
+        description="Sector indicators: the catalogue and figures sectors upload.",
+    )
     # --- alerts and KPIs over HTTP (see ApiSettings) ---
     api: ApiSettings = Field(
         default_factory=ApiSettings, description="The alerts and KPI HTTP API: tokens, live feed."

@@ -24,6 +24,9 @@ logger = logging.getLogger(__name__)
 
 RAW_POLICY = "raw"
 ROLLUP_POLICY = "rollup_1m"
+KEPT_POLICY = "kept"
+"""Points kept forever: sectors' indicator figures and their revisions, which are few and
+whose history is the point (``analytics.indicators``)."""
 
 
 _WRITE_CAUSES = {
@@ -162,8 +165,9 @@ class InfluxV1Client(AbstractAsyncContextManager["InfluxV1Client"]):
         return body
 
     async def setup(self, raw_days: int, rollup_days: int) -> None:
-        """Create the database, the ``raw`` (default) and ``rollup_1m`` retention policies and
-        the continuous query that keeps 1-minute means of every numeric field.
+        """Create the database, the ``raw`` (default), ``rollup_1m`` and ``kept`` (no expiry)
+        retention policies and the continuous query that keeps 1-minute means of every
+        numeric field.
 
         What already exists as asked is left alone, so a user with only ``ALL`` on a
         database prepared by an admin (the embedded stack's ``citytwin`` user) runs this
@@ -176,13 +180,15 @@ class InfluxV1Client(AbstractAsyncContextManager["InfluxV1Client"]):
         for policy, days, default in (
             (RAW_POLICY, raw_days, True),
             (ROLLUP_POLICY, rollup_days, False),
+            (KEPT_POLICY, None, False),
         ):
-            wanted = (f"{days * 24}h0m0s", default)
+            wanted = (f"{days * 24}h0m0s" if days else "0s", default)
             if existing.get(policy) == wanted:
                 continue
             verb = "ALTER" if policy in existing else "CREATE"
             await self.query(
-                f"{verb} RETENTION POLICY {_quote(policy)} ON {db} DURATION {days}d"
+                f"{verb} RETENTION POLICY {_quote(policy)} ON {db}"
+                f" DURATION {f'{days}d' if days else 'INF'}"
                 f" REPLICATION 1{' DEFAULT' if default else ''}"
             )
         try:

@@ -317,7 +317,10 @@ class Influx:
         return self.execute(influxql, database)
 
     def create_database(self, database: str) -> None:
+        """The database with the never-expiring ``kept`` policy the stack's setup gives it
+        (sector indicators are written there)."""
         self.execute(f'CREATE DATABASE "{database}"')
+        self.execute(f'CREATE RETENTION POLICY "kept" ON "{database}" DURATION INF REPLICATION 1')
 
 
 def _basic(username: str, password: str) -> str:

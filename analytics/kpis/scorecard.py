@@ -22,13 +22,28 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
-from analytics.kpis.catalogue import CATALOGUE, CATALOGUE_VERSION, Direction, KpiDefinition, Unit
+from analytics.kpis.catalogue import CATALOGUE, CATALOGUE_VERSION, Direction, Unit
 from analytics.kpis.engine import read_values
 from analytics.kpis.influx import KpiInflux
 from analytics.kpis.windows import PROVINCE_TZ, Window, previous_start
 
 STEADY_FRACTION = 0.01
+
+
+class Targeted(Protocol):
+    """What a light and a trend are judged by: a KPI of the catalogue, or a sector's
+    indicator (``analytics.indicators``)."""
+
+    @property
+    def target(self) -> float | None: ...
+
+    @property
+    def tolerance(self) -> float: ...
+
+    @property
+    def direction(self) -> Direction: ...
 
 
 class Light(StrEnum):
@@ -75,7 +90,7 @@ class Scorecard:
         raise KeyError(f"no {kpi!r} on the scorecard of {self.scope} ({self.window})")
 
 
-def light_of(definition: KpiDefinition, actual: float) -> Light:
+def light_of(definition: Targeted, actual: float) -> Light:
     """The traffic light of ``actual`` against the KPI's target (see the module)."""
     target = definition.target
     if target is None:
@@ -89,7 +104,7 @@ def light_of(definition: KpiDefinition, actual: float) -> Light:
     return Light.RED
 
 
-def trend_of(definition: KpiDefinition, actual: float, previous: float | None) -> Trend:
+def trend_of(definition: Targeted, actual: float, previous: float | None) -> Trend:
     if previous is None:
         return Trend.NEW
     change = actual - previous

@@ -4,9 +4,10 @@
 
     401 unauthorized       no credentials, or wrong ones (with a WWW-Authenticate challenge)
     403 forbidden          the caller's role may not do this (``needed`` names the role)
-    404 not_found          no alert, KPI, evidence or maintenance window with that id
+    404 not_found          no alert, KPI, indicator, evidence or maintenance window with that id
     409 conflict           the alert's state does not allow the action (``state`` names it)
-    413 too_large          a snapshot over 20 MiB
+    413 too_large          a snapshot over 20 MiB, an upload of figures over its cap
+    415 unsupported_media_type  an upload that is neither JSON nor CSV
     422 invalid            a parameter or body field is unusable (``field`` names it)
     503 unavailable        the alert store or InfluxDB cannot be reached
 
@@ -25,7 +26,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-API_PREFIXES = ("/api/alerts", "/api/kpis", "/api/maintenance")
+API_PREFIXES = ("/api/alerts", "/api/kpis", "/api/maintenance", "/api/indicators")
 CHALLENGE = 'Basic realm="citytwin", Bearer'
 
 
@@ -116,6 +117,7 @@ def refusals(*statuses: int) -> dict[int | str, dict[str, Any]]:
         404: "no such alert, KPI, evidence or window",
         409: "the alert's state does not allow the action",
         413: "the body is larger than accepted",
+        415: "the body is not of a type the route reads",
         422: "a parameter or body field is unusable",
         503: "the alert store or InfluxDB cannot be reached",
     }

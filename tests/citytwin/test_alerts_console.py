@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 
 import cv2
+import httpx
 import numpy as np
 import pytest
 import pytest_asyncio
@@ -252,5 +253,43 @@ async def test_the_scorecard_shows_lights_and_trend_arrows(
         english = await page.locator('tr[data-kpi="waiting_time_mean"] td').all_inner_texts()
         assert english[:2] == ["on target", "Mean waiting time"]
         assert english[-1] == "▲ improving"
+        assert await page.locator("#indicators-section").is_hidden()  # none for a site
+    finally:
+        await page.context.close()
+
+
+async def test_the_sectors_indicators_stand_beside_the_kpis_of_a_district(
+    browser: Browser, app: AlertApp, unique_name: str
+) -> None:
+    scope = "district:" + unique_name.replace("_", "-").replace(".", "-").lower()[:60]
+    figures = (
+        "code,period,value,scope\n"
+        f"online_dossiers_share,2026-10,41,{scope}\n"
+        f"online_dossiers_share,2026-11,45.5,{scope}\n"
+    )
+    async with httpx.AsyncClient(base_url=app.url, timeout=20) as http:
+        sent = await http.post(
+            "/api/indicators/figures",
+            content=figures,
+            headers={"Content-Type": "text/csv"},
+            auth=OPERATOR,
+        )
+    assert sent.status_code == 200, sent.text
+    page = await open_page(browser, f"{app.url}/kpis?scope={scope}", VIEWER)
+    try:
+        await until(lambda: page.evaluate("window.scorecard.ready()"))
+        assert await page.locator("#indicators-section h2").inner_text() == (
+            "Chỉ tiêu kinh tế – xã hội"
+        )
+        row = page.locator('tr[data-indicator="online_dossiers_share"]')
+        assert await row.locator("td").all_inner_texts() == [
+            "gần đạt",  # 45.5 % against 50 %, within the 10 % tolerance
+            "Tỷ lệ hồ sơ nộp trực tuyến",
+            "2026-11",
+            "45,5 %",
+            "50 %",
+            "41 %",
+            "▲ cải thiện",
+        ]
     finally:
         await page.context.close()

@@ -139,7 +139,7 @@ def test_influxdb_starts_with_the_retention_policies_ingest_asks_for(
 ) -> None:
     """The image's init script creates them as admin; ingest, without admin rights, then
     finds them as asked (``InfluxV1Client.setup`` alters nothing)."""
-    from ingest.influx import RAW_POLICY, ROLLUP_POLICY
+    from ingest.influx import KEPT_POLICY, RAW_POLICY, ROLLUP_POLICY
 
     influx = settings_of(config["services"]["ingest"], monkeypatch).influx
     script = (COMPOSE_DIR / "influxdb" / "init" / "citytwin.iql").read_text(encoding="utf-8")
@@ -152,5 +152,8 @@ def test_influxdb_starts_with_the_retention_policies_ingest_asks_for(
         f'CREATE RETENTION POLICY "{ROLLUP_POLICY}" {database} DURATION'
         f" {influx.rollup_retention_days}d REPLICATION 1;"
     ) in script
+    assert f'CREATE RETENTION POLICY "{KEPT_POLICY}" {database} DURATION INF REPLICATION 1;' in (
+        script
+    )
     mounts = dict(mount(v) for v in config["services"]["influxdb"]["volumes"])
     assert Path(mounts["/docker-entrypoint-initdb.d"]) == COMPOSE_DIR / "influxdb" / "init"
