@@ -43,6 +43,7 @@ from analytics.service.health import serve_health
 from analytics.service.notices import notice_of
 from analytics.service.pipeline import CommittedCheckpoint, SignalPipeline
 from analytics.service.runtime import AnalyticsRuntime
+from analytics.service.snapshots import HubRoutes, SnapshotTaker
 from analytics.service.stream_health import StreamHealthWatch
 from analytics.service.summaries import AlertSummaries
 from ingest.influx import InfluxV1Client
@@ -81,6 +82,7 @@ class AnalyticsService:
         self._exporter: AlertPointExporter | None = None
         self._lifecycle: AlertLifecycle | None = None
         self._streams: StreamHealthWatch | None = None
+        self._snapshots: SnapshotTaker | None = None
         self._kpi_marks: list[float] = []
         """Event times of transitions whose KPI windows wait for their InfluxDB points."""
         self.ready = asyncio.Event()
@@ -143,6 +145,15 @@ class AnalyticsService:
                     ),
                 )
             )
+            if rt.video_url and s.snapshot_timeout_seconds > 0:
+                self._snapshots = await stack.enter_async_context(
+                    SnapshotTaker(
+                        lifecycle,
+                        HubRoutes(rt.video_url, rt.video_shards),
+                        authorization=(rt.twins_username, rt.twins_password),
+                        timeout_s=s.snapshot_timeout_seconds,
+                    )
+                )
             self._summaries = AlertSummaries(lifecycle, self._twin_client)
             stack.callback(self._summaries.close)
             engine = RuleEngine(
@@ -234,6 +245,8 @@ class AnalyticsService:
 
     async def _ready_when_caught_up(self, feed: EventFeed) -> None:
         await feed.caught_up.wait()
+        if self._snapshots is not None:
+            self._snapshots.live = True
         self.ready.set()
         logger.info("analytics caught up: %s", asdict(feed.stats))
 
@@ -303,6 +316,7 @@ class AnalyticsService:
         points (which wait, while InfluxDB is away, without holding notices up); then the
         KPI windows of the transitions, once their points are there to be read."""
         async with self._export_lock:
+            await self._snapshots_settled()
             if self._outbox is not None:
                 await self._outbox.dispatch(self._hand_over)
             if self._summaries is not None:
@@ -318,9 +332,17 @@ class AnalyticsService:
                     self._kpis.mark(at)
             self._kpi_marks.clear()
 
+    async def _snapshots_settled(self) -> None:
+        """Take the snapshots of the camera alerts whose opening is about to be told, so
+        that their notices link them (at most the snapshot timeout)."""
+        if self._snapshots is None or self._outbox is None:
+            return
+        await self._snapshots.take_for(await self._outbox.pending())
+
     def _hand_over(self, transitions: list[Transition]) -> None:
+        console = self.runtime.notify.console_url
         for transition in transitions:
-            notice = notice_of(transition)
+            notice = notice_of(transition, str(console) if console else None)
             if notice is not None and self._notifier is not None:
                 self._notifier.notify(notice)
                 self.notices += 1
@@ -361,6 +383,8 @@ class AnalyticsService:
             figures["twin_summaries_written"] = self._summaries.written
         if self._streams is not None:
             figures["stream_health_changes"] = self._streams.changes
+        if self._snapshots is not None:
+            figures["snapshots"] = asdict(self._snapshots.stats)
         return self.ready.is_set(), figures
 
 

@@ -99,6 +99,14 @@ class AnalyticsSettings(BaseModel):
         description="How often the history outbox is drained (InfluxDB points, notices,"
         " twin summaries), also for operators' actions made through the HTTP API.",
     )
+    snapshot_timeout_seconds: float = Field(
+        default=3.0,
+        ge=0,
+        le=60,
+        description="How long the video hub is given for the snapshot of a camera alert"
+        " (absence, intrusion) that just opened, kept as its evidence; the alert's notices"
+        " wait at most this for it. 0: no snapshots.",
+    )
     compute_kpis: bool = Field(
         default=True,
         description="Recompute the KPIs here. They cover the whole province whatever"

@@ -18,6 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
 from analytics.alerts.lifecycle import AlertLifecycle
 from analytics.alerts.model import AlertKey
 from analytics.alerts.records import Alert
@@ -32,6 +35,8 @@ from citytwin.accounts import ServiceRole, analytics_accounts
 from tests.ingest.conftest import Site, TwinService
 from tests.ingest.support import WAIT, wait_until
 from tests.services import Broker, Influx, free_port
+from twins.presence import PresenceEvent, presence_topic
+from twins.thing_id import ThingId
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -43,9 +48,13 @@ def analytics_runtime(
     site: Site,
     state_dir: Path,
     rules_dir: Path,
+    *,
+    video_url: str = "",
+    notify: NotifySettings | None = None,
     **settings: Any,
 ) -> AnalyticsRuntime:
-    """A runtime of the test's own: two fresh analytics accounts, the site's database."""
+    """A runtime of the test's own: two fresh analytics accounts, the site's database;
+    ``video_url``: the camera hub snapshots are asked of."""
     feed = broker.account(ServiceRole.ANALYTICS)
     alerts = broker.account(ServiceRole.ANALYTICS)
     chosen = {
@@ -63,7 +72,7 @@ def analytics_runtime(
     return AnalyticsRuntime(
         settings=AnalyticsSettings.model_validate(chosen),
         alerts=AlertStoreSettings(),
-        notify=NotifySettings(),
+        notify=notify or NotifySettings(),
         kpis=KpiSettings(recompute_seconds=1.0),
         state_dir=state_dir,
         registry_path=site.registry_path,
@@ -81,7 +90,30 @@ def analytics_runtime(
         twins_url=twins.url,
         twins_username=twins.username,
         twins_password=twins.password,
+        video_url=video_url,
     )
+
+
+class HubPublisher:
+    """Publishes presence events the way the hub does: as a ``citytwin-video`` account,
+    QoS 1, waiting for the broker's PUBACK."""
+
+    def __init__(self, broker: Broker) -> None:
+        account = broker.account(ServiceRole.VIDEO)
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+        self.client.username_pw_set(account.username, account.password)
+        self.client.connect(broker.host, broker.port)
+        self.client.loop_start()
+
+    def send(self, event: PresenceEvent) -> None:
+        info = self.client.publish(
+            presence_topic(ThingId.parse(event.thing)), event.model_dump_json(), qos=1
+        )
+        info.wait_for_publish(WAIT)
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
 
 
 @dataclass
