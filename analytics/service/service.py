@@ -22,6 +22,7 @@ import signal
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from analytics.alerts.errors import AlertError, AlertExportError
@@ -68,6 +69,8 @@ class AnalyticsService:
         self.ruleset = RuleSet.load(runtime.rules_dir)
         """Loaded at once: a broken rule directory stops the process before it starts."""
         self.registry = Registry.load(runtime.registry_path)
+        self._registry_stamp = _stamp(runtime.registry_path)
+        self.registry_errors: list[str] = []
         self.reload_requested = asyncio.Event()
         self.health_port = 0
         self.notices = 0
@@ -280,8 +283,9 @@ class AnalyticsService:
             self._kpis.observe(item)
 
     async def _watch_rules(self) -> None:
-        """Reread the rule directory on SIGHUP and every ``rules_poll_seconds``: new rules
-        take over at once; a broken file is logged with file:line and the old rules stay."""
+        """Reread the rule directory and the registry on SIGHUP and every
+        ``rules_poll_seconds``: new rules take over at once; a broken file is logged with
+        file:line and the old rules stay; so do the registry's."""
         poll = self.runtime.settings.rules_poll_seconds
         while True:
             with contextlib.suppress(TimeoutError):
@@ -290,6 +294,35 @@ class AnalyticsService:
             result = await asyncio.to_thread(self.ruleset.reload)
             if result.changed and self._pipeline is not None:
                 await self._pipeline.switch(self.ruleset.current)
+            await self._reload_registry()
+
+    async def _reload_registry(self) -> None:
+        """Follow the registry file (``citytwin provision`` rewrites it as it creates the
+        twins): a device added there is judged with its kind, sector and attributes — a new
+        desk camera's ``watches`` — and counted in the KPIs, without a restart."""
+        path = self.runtime.registry_path
+        stamp = _stamp(path)
+        if stamp == self._registry_stamp:
+            return
+        try:
+            registry = await asyncio.to_thread(Registry.load, path)
+        except ValueError as exc:  # YamlModelError names the file, line and field
+            self.registry_errors = str(exc).splitlines()
+            logger.error("registry %s not reloaded, the previous one stays: %s", path, exc)
+            return
+        finally:
+            self._registry_stamp = stamp
+        before = {str(device.thing_id) for device in self.registry}
+        self.registry, self.registry_errors = registry, []
+        if self._pipeline is not None:
+            await self._pipeline.know(self._devices())
+        if self._kpis is not None:
+            self._kpis.registry = registry
+        added = sorted({str(device.thing_id) for device in registry} - before)
+        logger.info(
+            "registry %s reloaded: %d devices, new: %s",
+            path, len(registry), ", ".join(added) or "none",
+        )  # fmt: skip
 
     # ---- outputs -------------------------------------------------------------------------------
 
@@ -371,6 +404,8 @@ class AnalyticsService:
             "sites": list(self.runtime.sites),
             "rules_version": self.ruleset.current.version,
             "rule_errors": list(self.ruleset.last_errors),
+            "registry_devices": len(self.registry),
+            "registry_errors": list(self.registry_errors),
             "notices": self.notices,
         }
         if self._feed is not None:
@@ -390,7 +425,7 @@ class AnalyticsService:
 
 async def run(runtime: AnalyticsRuntime, stop: asyncio.Event | None = None) -> None:
     """Run the analytics process until SIGTERM/SIGINT (or ``stop``); SIGHUP rereads the
-    rules."""
+    rules and the registry."""
     stop = stop or asyncio.Event()
     service = AnalyticsService(runtime)
     loop = asyncio.get_running_loop()
@@ -404,6 +439,15 @@ async def run(runtime: AnalyticsRuntime, stop: asyncio.Event | None = None) -> N
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(sig)
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    """What tells a rewritten file: its modification time and size (None: unreadable)."""
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    return status.st_mtime_ns, status.st_size
 
 
 def _first(group: BaseExceptionGroup[BaseException]) -> BaseException:

@@ -43,7 +43,10 @@ class AnalyticsSettings(BaseModel):
         " rules, analytics/rules/defaults/thaibinh). Reread on change and on SIGHUP.",
     )
     rules_poll_seconds: float = Field(
-        default=2.0, gt=0, le=3600, description="How often the rule directory is checked."
+        default=2.0,
+        gt=0,
+        le=3600,
+        description="How often the rule directory and the registry file are checked.",
     )
     hold_seconds: float | None = Field(
         default=0.3,
