@@ -212,6 +212,9 @@ class AnalyticsProcess:
     directory: Path
     health_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    args: list[str] = field(default_factory=list)
+    """Options of ``citytwin analytics`` (``--sites``, ``--worker``)."""
+    name: str = "analytics"
 
     @classmethod
     def configured(
@@ -223,15 +226,22 @@ class AnalyticsProcess:
         directory: Path,
         rules_dir: Path,
         prefix: str,
+        *,
+        worker: int = 1,
+        state_dir: Path | None = None,
+        args: list[str] | None = None,
+        name: str = "analytics",
         **settings: Any,
     ) -> AnalyticsProcess:
+        """``worker``: its broker accounts; ``state_dir``: shared by processes split by
+        site (default ``directory/var``); ``args``: command-line options."""
         passwords = {}
-        for user in analytics_accounts(prefix):
+        for user in analytics_accounts(prefix, worker):
             passwords[user] = broker.account(ServiceRole.ANALYTICS, name=user).password
         env = {
             **os.environ,
             "PYTHONPATH": str(ROOT),
-            "CITYTWIN_STATE_DIR": str(directory / "var"),
+            "CITYTWIN_STATE_DIR": str(state_dir or directory / "var"),
             "CITYTWIN_REGISTRY": str(site.registry_path),
             "CITYTWIN_MQTT__EMBEDDED": "false",
             "CITYTWIN_MQTT__HOST": broker.host,
@@ -252,20 +262,22 @@ class AnalyticsProcess:
             "CITYTWIN_ANALYTICS__EXPORT_SECONDS": "0.2",
             "CITYTWIN_ANALYTICS__IDLE_ADVANCE_SECONDS": "3600",
         }
+        if worker > 1:
+            env["CITYTWIN_MQTT__ANALYTICS_WORKERS"] = str(worker)
         for key, value in settings.items():
             env[f"CITYTWIN_ANALYTICS__{key.upper()}"] = str(value)
         env.pop("CITYTWIN_CONFIG", None)
-        return cls(env, directory)
+        return cls(env, directory, args=list(args or []), name=name)
 
     @property
     def log(self) -> Path:
-        return self.directory / "analytics.log"
+        return self.directory / f"{self.name}.log"
 
     def start(self) -> None:
         self.env["CITYTWIN_ANALYTICS__HEALTH_PORT"] = str(self.health_port)
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "citytwin", "analytics"],
+                [sys.executable, "-m", "citytwin", "analytics", *self.args],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=self.env,
