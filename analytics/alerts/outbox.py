@@ -64,6 +64,10 @@ class TransitionOutbox:
             await self.store.run(partial(self._done, ids=ids))
             total += len(transitions)
 
+    async def pending(self) -> list[Transition]:
+        """The next batch ``dispatch`` would hand over, left pending."""
+        return await self.store.run(self._pending)
+
     def _pending(self, session: Session) -> list[Transition]:
         query = (
             select(HistoryRow, AlertRow)

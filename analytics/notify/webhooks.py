@@ -7,12 +7,17 @@ backoff's delay — or the receiver's ``Retry-After`` — up to ``delivery.max_a
 other non-2xx answer is final. Every attempt is signed anew (a fresh timestamp stays inside
 the receiver's replay window however long the retries took) under the same
 ``webhook-id``, which receivers use to drop a repeat of a delivery they already took.
+
+The ``webhook-id`` is derived from the transition the notice tells of (`delivery_id_of`), not
+drawn at random: the outbox hands a transition over again after a crash between handing
+it over and marking it done, and the new process then sends it under the id the first
+one used, so the receiver sees a repeat, not a second alert.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -29,6 +34,15 @@ from analytics.notify.signing import signed_headers
 logger = logging.getLogger(__name__)
 
 USER_AGENT = "citytwin-notify/1"
+
+
+def delivery_id_of(notice: AlertNotice) -> str:
+    """``msg_`` + 32 hex digits of SHA-256 over what makes the transition one: the alert,
+    what happened to it, when, and the escalation level (two escalations of one alert
+    differ by it). The same for every attempt, every process and every restart."""
+    at = notice.at.astimezone(UTC).isoformat(timespec="microseconds")
+    identity = f"{notice.alert_id}|{notice.transition.value}|{at}|{notice.escalation_level}"
+    return "msg_" + hashlib.sha256(identity.encode()).hexdigest()[:32]
 
 
 class WebhookBody(BaseModel):
@@ -56,7 +70,7 @@ class WebhookSender(QueuedSender):
         *,
         sleep: Sleep | None = None,
         wall: Wall | None = None,
-        new_id: Callable[[], str] = lambda: f"msg_{uuid.uuid4().hex}",
+        new_id: Callable[[AlertNotice], str] = delivery_id_of,
     ) -> None:
         super().__init__(name, subscription, delivery, dead_letters, sleep=sleep, wall=wall)
         self._subscription = subscription
@@ -74,7 +88,7 @@ class WebhookSender(QueuedSender):
             .model_dump_json()
             .encode()
         )
-        delivery_id = self._new_id()
+        delivery_id = self._new_id(notice)
         url = str(self._subscription.url)
         secret = self._subscription.secret.get_secret_value()
         backoff = self.backoff()

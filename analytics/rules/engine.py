@@ -119,6 +119,15 @@ class RuleEngine:
         self._deadlines: list[tuple[int, str, str]] = []
         self._desks: dict[str, tuple[str, str | None] | None] = {}
 
+    def know(self, devices: Iterable[DeviceInfo]) -> None:
+        """Take the registry's devices anew (devices added, attributes changed): what the
+        registry says wins over what was learnt from events, the devices only learnt stay,
+        and which counter a camera's desk is is looked up again (a new desk camera)."""
+        for device in devices:
+            self.devices[device.thing] = device
+            self._sectors[device.thing] = device.sector
+        self._desks.clear()
+
     # --- input -----------------------------------------------------------------------------
 
     @property

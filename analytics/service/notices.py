@@ -15,10 +15,20 @@ _TRANSITIONS = {
 }
 
 
-def notice_of(committed: CommittedTransition) -> AlertNotice | None:
+EVIDENCE_PATH = "/api/alerts/{alert_id}/evidence"
+"""Where the HTTP app serves an alert's snapshot (`citytwin.api.alerts`)."""
+
+
+def evidence_url(alert_id: str, console_url: str | None) -> str:
+    """The snapshot's URL on the console (a path on it when its address is not set)."""
+    path = EVIDENCE_PATH.format(alert_id=alert_id)
+    return f"{console_url.rstrip('/')}{path}" if console_url else path
+
+
+def notice_of(committed: CommittedTransition, console_url: str | None = None) -> AlertNotice | None:
     """The notice of one transition, with the state, severity and level *after* it (a
     batch replayed late still tells each step as it was); None for an action that is not
-    a transition."""
+    a transition. A camera alert's snapshot, once kept, is linked as ``evidence_url``."""
     alert, entry = committed.alert, committed.entry
     transition = _TRANSITIONS.get(entry.action)
     if transition is None:
@@ -42,4 +52,5 @@ def notice_of(committed: CommittedTransition) -> AlertNotice | None:
         escalation_level=entry.escalation_level,
         actor=entry.actor if person else None,
         assignee=alert.assignee,
+        evidence_url=evidence_url(alert.id, console_url) if alert.evidence_path else None,
     )

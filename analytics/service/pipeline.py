@@ -28,7 +28,7 @@ from analytics.alerts.lifecycle import AlertLifecycle
 from analytics.alerts.model import AlertSignal
 from analytics.alerts.records import SignalOutcome
 from analytics.checkpoint import Checkpoint
-from analytics.rules.engine import RuleEngine
+from analytics.rules.engine import DeviceInfo, RuleEngine
 from analytics.rules.inputs import Input, StreamHealthEvent, datetime_of, ms_of
 from analytics.rules.ruleset import Rules
 
@@ -151,6 +151,11 @@ class SignalPipeline:
         async with self._lock:
             await self._commit(self.engine.apply(rules))
             logger.info("rule engine now on rules version %d", rules.version)
+
+    async def know(self, devices: Iterable[DeviceInfo]) -> None:
+        """The registry changed: the engine takes its devices between two inputs."""
+        async with self._lock:
+            self.engine.know(devices)
 
     async def flush(self) -> None:
         """Release everything buffered (the end of a replay in tests and benchmarks)."""

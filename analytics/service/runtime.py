@@ -7,7 +7,8 @@ secrets or the environment itself.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from analytics.alerts.settings import AlertStoreSettings
@@ -46,6 +47,10 @@ class AnalyticsRuntime:
     twins_password: str
     twins_timeout: float = 10.0
     twins_pre_authenticated: bool = False
+    video_url: str = ""
+    """The camera hub the snapshots of camera alerts are asked of (empty: none are)."""
+    video_shards: Mapping[str, str] = field(default_factory=dict)
+    """Other hubs by the cameras they pull: a thing id or ``namespace:*`` → its URL."""
 
     @property
     def sites(self) -> tuple[str, ...]:

@@ -22,6 +22,7 @@ import signal
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from analytics.alerts.errors import AlertError, AlertExportError
@@ -43,6 +44,7 @@ from analytics.service.health import serve_health
 from analytics.service.notices import notice_of
 from analytics.service.pipeline import CommittedCheckpoint, SignalPipeline
 from analytics.service.runtime import AnalyticsRuntime
+from analytics.service.snapshots import HubRoutes, SnapshotTaker
 from analytics.service.stream_health import StreamHealthWatch
 from analytics.service.summaries import AlertSummaries
 from ingest.influx import InfluxV1Client
@@ -67,6 +69,8 @@ class AnalyticsService:
         self.ruleset = RuleSet.load(runtime.rules_dir)
         """Loaded at once: a broken rule directory stops the process before it starts."""
         self.registry = Registry.load(runtime.registry_path)
+        self._registry_stamp = _stamp(runtime.registry_path)
+        self.registry_errors: list[str] = []
         self.reload_requested = asyncio.Event()
         self.health_port = 0
         self.notices = 0
@@ -81,6 +85,7 @@ class AnalyticsService:
         self._exporter: AlertPointExporter | None = None
         self._lifecycle: AlertLifecycle | None = None
         self._streams: StreamHealthWatch | None = None
+        self._snapshots: SnapshotTaker | None = None
         self._kpi_marks: list[float] = []
         """Event times of transitions whose KPI windows wait for their InfluxDB points."""
         self.ready = asyncio.Event()
@@ -143,6 +148,15 @@ class AnalyticsService:
                     ),
                 )
             )
+            if rt.video_url and s.snapshot_timeout_seconds > 0:
+                self._snapshots = await stack.enter_async_context(
+                    SnapshotTaker(
+                        lifecycle,
+                        HubRoutes(rt.video_url, rt.video_shards),
+                        authorization=(rt.twins_username, rt.twins_password),
+                        timeout_s=s.snapshot_timeout_seconds,
+                    )
+                )
             self._summaries = AlertSummaries(lifecycle, self._twin_client)
             stack.callback(self._summaries.close)
             engine = RuleEngine(
@@ -234,6 +248,8 @@ class AnalyticsService:
 
     async def _ready_when_caught_up(self, feed: EventFeed) -> None:
         await feed.caught_up.wait()
+        if self._snapshots is not None:
+            self._snapshots.live = True
         self.ready.set()
         logger.info("analytics caught up: %s", asdict(feed.stats))
 
@@ -267,8 +283,9 @@ class AnalyticsService:
             self._kpis.observe(item)
 
     async def _watch_rules(self) -> None:
-        """Reread the rule directory on SIGHUP and every ``rules_poll_seconds``: new rules
-        take over at once; a broken file is logged with file:line and the old rules stay."""
+        """Reread the rule directory and the registry on SIGHUP and every
+        ``rules_poll_seconds``: new rules take over at once; a broken file is logged with
+        file:line and the old rules stay; so do the registry's."""
         poll = self.runtime.settings.rules_poll_seconds
         while True:
             with contextlib.suppress(TimeoutError):
@@ -277,6 +294,35 @@ class AnalyticsService:
             result = await asyncio.to_thread(self.ruleset.reload)
             if result.changed and self._pipeline is not None:
                 await self._pipeline.switch(self.ruleset.current)
+            await self._reload_registry()
+
+    async def _reload_registry(self) -> None:
+        """Follow the registry file (``citytwin provision`` rewrites it as it creates the
+        twins): a device added there is judged with its kind, sector and attributes — a new
+        desk camera's ``watches`` — and counted in the KPIs, without a restart."""
+        path = self.runtime.registry_path
+        stamp = _stamp(path)
+        if stamp == self._registry_stamp:
+            return
+        try:
+            registry = await asyncio.to_thread(Registry.load, path)
+        except ValueError as exc:  # YamlModelError names the file, line and field
+            self.registry_errors = str(exc).splitlines()
+            logger.error("registry %s not reloaded, the previous one stays: %s", path, exc)
+            return
+        finally:
+            self._registry_stamp = stamp
+        before = {str(device.thing_id) for device in self.registry}
+        self.registry, self.registry_errors = registry, []
+        if self._pipeline is not None:
+            await self._pipeline.know(self._devices())
+        if self._kpis is not None:
+            self._kpis.registry = registry
+        added = sorted({str(device.thing_id) for device in registry} - before)
+        logger.info(
+            "registry %s reloaded: %d devices, new: %s",
+            path, len(registry), ", ".join(added) or "none",
+        )  # fmt: skip
 
     # ---- outputs -------------------------------------------------------------------------------
 
@@ -303,6 +349,7 @@ class AnalyticsService:
         points (which wait, while InfluxDB is away, without holding notices up); then the
         KPI windows of the transitions, once their points are there to be read."""
         async with self._export_lock:
+            await self._snapshots_settled()
             if self._outbox is not None:
                 await self._outbox.dispatch(self._hand_over)
             if self._summaries is not None:
@@ -318,9 +365,17 @@ class AnalyticsService:
                     self._kpis.mark(at)
             self._kpi_marks.clear()
 
+    async def _snapshots_settled(self) -> None:
+        """Take the snapshots of the camera alerts whose opening is about to be told, so
+        that their notices link them (at most the snapshot timeout)."""
+        if self._snapshots is None or self._outbox is None:
+            return
+        await self._snapshots.take_for(await self._outbox.pending())
+
     def _hand_over(self, transitions: list[Transition]) -> None:
+        console = self.runtime.notify.console_url
         for transition in transitions:
-            notice = notice_of(transition)
+            notice = notice_of(transition, str(console) if console else None)
             if notice is not None and self._notifier is not None:
                 self._notifier.notify(notice)
                 self.notices += 1
@@ -349,6 +404,8 @@ class AnalyticsService:
             "sites": list(self.runtime.sites),
             "rules_version": self.ruleset.current.version,
             "rule_errors": list(self.ruleset.last_errors),
+            "registry_devices": len(self.registry),
+            "registry_errors": list(self.registry_errors),
             "notices": self.notices,
         }
         if self._feed is not None:
@@ -361,12 +418,14 @@ class AnalyticsService:
             figures["twin_summaries_written"] = self._summaries.written
         if self._streams is not None:
             figures["stream_health_changes"] = self._streams.changes
+        if self._snapshots is not None:
+            figures["snapshots"] = asdict(self._snapshots.stats)
         return self.ready.is_set(), figures
 
 
 async def run(runtime: AnalyticsRuntime, stop: asyncio.Event | None = None) -> None:
     """Run the analytics process until SIGTERM/SIGINT (or ``stop``); SIGHUP rereads the
-    rules."""
+    rules and the registry."""
     stop = stop or asyncio.Event()
     service = AnalyticsService(runtime)
     loop = asyncio.get_running_loop()
@@ -380,6 +439,15 @@ async def run(runtime: AnalyticsRuntime, stop: asyncio.Event | None = None) -> N
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(sig)
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    """What tells a rewritten file: its modification time and size (None: unreadable)."""
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    return status.st_mtime_ns, status.st_size
 
 
 def _first(group: BaseExceptionGroup[BaseException]) -> BaseException:

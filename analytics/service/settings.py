@@ -43,7 +43,10 @@ class AnalyticsSettings(BaseModel):
         " rules, analytics/rules/defaults/thaibinh). Reread on change and on SIGHUP.",
     )
     rules_poll_seconds: float = Field(
-        default=2.0, gt=0, le=3600, description="How often the rule directory is checked."
+        default=2.0,
+        gt=0,
+        le=3600,
+        description="How often the rule directory and the registry file are checked.",
     )
     hold_seconds: float | None = Field(
         default=0.3,
@@ -98,6 +101,14 @@ class AnalyticsSettings(BaseModel):
         le=3600,
         description="How often the history outbox is drained (InfluxDB points, notices,"
         " twin summaries), also for operators' actions made through the HTTP API.",
+    )
+    snapshot_timeout_seconds: float = Field(
+        default=3.0,
+        ge=0,
+        le=60,
+        description="How long the video hub is given for the snapshot of a camera alert"
+        " (absence, intrusion) that just opened, kept as its evidence; the alert's notices"
+        " wait at most this for it. 0: no snapshots.",
     )
     compute_kpis: bool = Field(
         default=True,

@@ -15,6 +15,11 @@ each change to the event loop (``call_soon_threadsafe``): a read in the loop's e
 would hold a worker thread, and the process's exit, until the next change or heartbeat;
 closing the response from the loop thread blocks on the reader the same way. The reader
 closes it itself, and a stopped process does not wait for it.
+
+A stream that stays silent for ``read_timeout_s`` (nothing changed, and a server that
+sends no keepalive comment that often — the embedded twin service sends one every
+``twins.sse_heartbeat_seconds``, 25 s) is not broken: it is reopened at once and quietly
+(``idle_reopens``), the current state read again first. Only other failures are warnings.
 """
 
 from __future__ import annotations
@@ -24,6 +29,9 @@ import logging
 import threading
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
+
+import requests
+import urllib3.exceptions
 
 from analytics.rules.inputs import StreamHealthEvent
 from twins.backoff import Backoff
@@ -36,8 +44,23 @@ FIELDS = "thingId,features/stream/properties"
 CAMERAS = 'eq(attributes/kind,"camera")'
 READ_TIMEOUT_SECONDS = 90.0
 """Silence tolerated on the change stream (the twin service sends a comment when idle)."""
+IDLE = object()
+"""What the reader hands over when the stream was silent for the read timeout."""
 
 StreamHandler = Callable[[StreamHealthEvent], Awaitable[None]]
+
+
+def is_idle_timeout(exc: BaseException) -> bool:
+    """Whether a broken change stream only timed out waiting for the next line (requests
+    wraps urllib3's ``ReadTimeoutError`` in a ``ConnectionError`` while streaming)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, requests.Timeout | urllib3.exceptions.ReadTimeoutError):
+            return True
+        if any(isinstance(arg, urllib3.exceptions.ReadTimeoutError) for arg in seen.args):
+            return True
+        seen = seen.__cause__
+    return False
 
 
 def stream_properties(thing: Mapping[str, Any]) -> Mapping[str, Any] | None:
@@ -61,12 +84,15 @@ class StreamHealthWatch:
         handle: StreamHandler,
         *,
         sites: Sequence[str] = (),
+        read_timeout_s: float = READ_TIMEOUT_SECONDS,
     ) -> None:
         self._client_factory = client
         self._handle = handle
         self._sites = tuple(sites)
+        self._read_timeout_s = read_timeout_s
         self._known: dict[str, tuple[bool, str]] = {}
         self.changes = 0
+        self.idle_reopens = 0
 
     async def run(self) -> None:
         """Read, follow, reopen; never returns."""
@@ -76,7 +102,8 @@ class StreamHealthWatch:
                 with self._client_factory() as client:
                     await self._read_current(client)
                     backoff.reset()
-                    await self._follow(client)
+                    if await self._follow(client):
+                        continue  # idle: reopened at once, nothing to report
             except DittoError as exc:
                 logger.warning("stream health of the cameras not followed: %s; retrying", exc)
             await asyncio.sleep(backoff.next_delay())
@@ -88,12 +115,13 @@ class StreamHealthWatch:
         for thing in things:
             await self._take(thing)
 
-    async def _follow(self, client: DittoClient) -> None:
+    async def _follow(self, client: DittoClient) -> bool:
+        """Hand over changes until the stream ends: True when it was only idle."""
         stream = await asyncio.to_thread(
-            client.watch, namespaces=self._sites, fields=FIELDS, read_timeout=READ_TIMEOUT_SECONDS
+            client.watch, namespaces=self._sites, fields=FIELDS, read_timeout=self._read_timeout_s
         )
         loop = asyncio.get_running_loop()
-        changes: asyncio.Queue[dict[str, Any] | BaseException | None] = asyncio.Queue()
+        changes: asyncio.Queue[dict[str, Any] | BaseException | object | None] = asyncio.Queue()
         stopping = threading.Event()
 
         def read() -> None:
@@ -105,7 +133,9 @@ class StreamHealthWatch:
                 loop.call_soon_threadsafe(changes.put_nowait, None)
             except DittoError as exc:
                 if not stopping.is_set():
-                    loop.call_soon_threadsafe(changes.put_nowait, exc)
+                    loop.call_soon_threadsafe(
+                        changes.put_nowait, IDLE if is_idle_timeout(exc) else exc
+                    )
             except RuntimeError:  # the loop has closed: the process is stopping
                 pass
             finally:
@@ -116,10 +146,17 @@ class StreamHealthWatch:
             while True:
                 change = await changes.get()
                 if change is None:
-                    return  # the server closed the stream
+                    return False  # the server closed the stream
+                if change is IDLE:
+                    self.idle_reopens += 1
+                    logger.debug(
+                        "no camera changed for %.0f s; change stream reopened", self._read_timeout_s
+                    )
+                    return True
                 if isinstance(change, BaseException):
                     raise change
-                await self._take(change)
+                if isinstance(change, dict):
+                    await self._take(change)
         finally:
             stopping.set()
 

@@ -22,6 +22,7 @@ from citytwin.stack import (
     load_secrets,
     registry_path,
     twins_base_url,
+    video_base_url,
 )
 from citytwin.state_dir import use_private_files
 
@@ -59,6 +60,12 @@ def analytics_runtime(settings: CitytwinSettings) -> AnalyticsRuntime:
         twins_password=secrets.twins,
         twins_timeout=twins.timeout,
         twins_pre_authenticated=twins.pre_authenticated_header and not twins.embedded,
+        video_url=video_base_url(settings),
+        video_shards={
+            pattern: shard.url
+            for shard in settings.video.shards.values()
+            for pattern in shard.cameras
+        },
     )
 
 

@@ -8,6 +8,7 @@ starts at 13:30 when the lunch break ends starts then, not at the next message.
 from __future__ import annotations
 
 from collections import deque
+from typing import Any
 
 from analytics.alerts.model import AlertSignal, RuleType
 from analytics.rules.calendar import Calendar
@@ -51,6 +52,7 @@ class OfficerAbsenceEvaluator(Evaluator[OfficerAbsenceRule]):
         self.empty_since: int | None = None
         self.now: int | None = None
         self.desk_zone: str | None = None
+        self.desk_camera: str | None = None
 
     def present(self) -> bool:
         seen = self.desk_present if self.desk_present is not None else self.officer_present
@@ -69,6 +71,7 @@ class OfficerAbsenceEvaluator(Evaluator[OfficerAbsenceRule]):
                 if body.zone != self.desk_zone:
                     return []
                 self.desk_present = body.present
+                self.desk_camera = body.thing
             case CounterTelemetry():
                 self.note_sector(fact)
                 self.waiting = body.waiting
@@ -120,8 +123,15 @@ class OfficerAbsenceEvaluator(Evaluator[OfficerAbsenceRule]):
             since=self.empty_since,
             waiting=self.waiting,
             officer=self.officer,
-            source="camera" if self.desk_present is not None else "counter",
+            **self._source(),
         )
+
+    def _source(self) -> dict[str, Any]:
+        """What the absence was judged from: the desk camera (named, for its snapshot) or
+        the counter's own telemetry."""
+        if self.desk_present is not None and self.desk_camera is not None:
+            return {"source": "camera", "camera": self.desk_camera}
+        return {"source": "counter"}
 
 
 class QueueOverloadEvaluator(Evaluator[QueueOverloadRule]):

@@ -18,6 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
 from analytics.alerts.lifecycle import AlertLifecycle
 from analytics.alerts.model import AlertKey
 from analytics.alerts.records import Alert
@@ -32,6 +35,8 @@ from citytwin.accounts import ServiceRole, analytics_accounts
 from tests.ingest.conftest import Site, TwinService
 from tests.ingest.support import WAIT, wait_until
 from tests.services import Broker, Influx, free_port
+from twins.presence import PresenceEvent, presence_topic
+from twins.thing_id import ThingId
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -43,9 +48,13 @@ def analytics_runtime(
     site: Site,
     state_dir: Path,
     rules_dir: Path,
+    *,
+    video_url: str = "",
+    notify: NotifySettings | None = None,
     **settings: Any,
 ) -> AnalyticsRuntime:
-    """A runtime of the test's own: two fresh analytics accounts, the site's database."""
+    """A runtime of the test's own: two fresh analytics accounts, the site's database;
+    ``video_url``: the camera hub snapshots are asked of."""
     feed = broker.account(ServiceRole.ANALYTICS)
     alerts = broker.account(ServiceRole.ANALYTICS)
     chosen = {
@@ -63,7 +72,7 @@ def analytics_runtime(
     return AnalyticsRuntime(
         settings=AnalyticsSettings.model_validate(chosen),
         alerts=AlertStoreSettings(),
-        notify=NotifySettings(),
+        notify=notify or NotifySettings(),
         kpis=KpiSettings(recompute_seconds=1.0),
         state_dir=state_dir,
         registry_path=site.registry_path,
@@ -81,7 +90,30 @@ def analytics_runtime(
         twins_url=twins.url,
         twins_username=twins.username,
         twins_password=twins.password,
+        video_url=video_url,
     )
+
+
+class HubPublisher:
+    """Publishes presence events the way the hub does: as a ``citytwin-video`` account,
+    QoS 1, waiting for the broker's PUBACK."""
+
+    def __init__(self, broker: Broker) -> None:
+        account = broker.account(ServiceRole.VIDEO)
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+        self.client.username_pw_set(account.username, account.password)
+        self.client.connect(broker.host, broker.port)
+        self.client.loop_start()
+
+    def send(self, event: PresenceEvent) -> None:
+        info = self.client.publish(
+            presence_topic(ThingId.parse(event.thing)), event.model_dump_json(), qos=1
+        )
+        info.wait_for_publish(WAIT)
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
 
 
 @dataclass
@@ -180,6 +212,9 @@ class AnalyticsProcess:
     directory: Path
     health_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    args: list[str] = field(default_factory=list)
+    """Options of ``citytwin analytics`` (``--sites``, ``--worker``)."""
+    name: str = "analytics"
 
     @classmethod
     def configured(
@@ -191,15 +226,22 @@ class AnalyticsProcess:
         directory: Path,
         rules_dir: Path,
         prefix: str,
+        *,
+        worker: int = 1,
+        state_dir: Path | None = None,
+        args: list[str] | None = None,
+        name: str = "analytics",
         **settings: Any,
     ) -> AnalyticsProcess:
+        """``worker``: its broker accounts; ``state_dir``: shared by processes split by
+        site (default ``directory/var``); ``args``: command-line options."""
         passwords = {}
-        for user in analytics_accounts(prefix):
+        for user in analytics_accounts(prefix, worker):
             passwords[user] = broker.account(ServiceRole.ANALYTICS, name=user).password
         env = {
             **os.environ,
             "PYTHONPATH": str(ROOT),
-            "CITYTWIN_STATE_DIR": str(directory / "var"),
+            "CITYTWIN_STATE_DIR": str(state_dir or directory / "var"),
             "CITYTWIN_REGISTRY": str(site.registry_path),
             "CITYTWIN_MQTT__EMBEDDED": "false",
             "CITYTWIN_MQTT__HOST": broker.host,
@@ -220,20 +262,22 @@ class AnalyticsProcess:
             "CITYTWIN_ANALYTICS__EXPORT_SECONDS": "0.2",
             "CITYTWIN_ANALYTICS__IDLE_ADVANCE_SECONDS": "3600",
         }
+        if worker > 1:
+            env["CITYTWIN_MQTT__ANALYTICS_WORKERS"] = str(worker)
         for key, value in settings.items():
             env[f"CITYTWIN_ANALYTICS__{key.upper()}"] = str(value)
         env.pop("CITYTWIN_CONFIG", None)
-        return cls(env, directory)
+        return cls(env, directory, args=list(args or []), name=name)
 
     @property
     def log(self) -> Path:
-        return self.directory / "analytics.log"
+        return self.directory / f"{self.name}.log"
 
     def start(self) -> None:
         self.env["CITYTWIN_ANALYTICS__HEALTH_PORT"] = str(self.health_port)
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "citytwin", "analytics"],
+                [sys.executable, "-m", "citytwin", "analytics", *self.args],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=self.env,
