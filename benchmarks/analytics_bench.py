@@ -13,7 +13,8 @@ them. Baseline in the same run: the same inputs through `RuleEngine.push` alone,
 difference is what committing signals costs.
 
 Prints inputs per second and CPU per input for both, and the signals committed. Not a
-test: nothing is asserted.
+test: nothing is asserted. The alerts and KPIs of a whole simulated day against the
+simulators' ground truth are ``benchmarks/ground_truth_bench.py day``.
 """
 
 from __future__ import annotations

@@ -24,7 +24,11 @@ class OfficeCalendar(BaseModel):
         description="working days",
     )
     opens: dt.time = Field(default=dt.time(7, 30), description="local opening time")
-    lunch_starts: dt.time = Field(default=dt.time(11, 30), description="lunch break starts")
+    lunch_starts: dt.time = Field(
+        default=dt.time(11, 45),
+        description="lunch break starts (the bundled Thái Bình rules' office calendar, as"
+        " the alert rules see the counters open)",
+    )
     lunch_ends: dt.time = Field(default=dt.time(13, 30), description="lunch break ends")
     closes: dt.time = Field(default=dt.time(17, 0), description="local closing time")
 

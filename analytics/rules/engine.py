@@ -112,7 +112,8 @@ class RuleEngine:
         self._pending: list[tuple[tuple[int, str, int, int, str], int, Fact]] = []
         self._arrivals = 0
         self._unplaced: list[Fact] = []
-        self._device_ts: dict[str, int] = {}
+        self._device_ts: dict[tuple[str, int], int] = {}
+        """The newest time of each device's timeline (`_timeline`) the engine has taken."""
         """Event time of each device's latest evaluated input (original, before placing)."""
         self._evaluators: dict[tuple[str, str], Evaluator[Any]] = {}
         self._by_device: dict[str, list[Evaluator[Any]]] = {}
@@ -158,7 +159,7 @@ class RuleEngine:
                     self._buffer(_placed(early, fact.ts))
                 self._unplaced.clear()
         if self.frontier is not None and fact.ts < self.frontier and self.max_ts is not None:
-            if fact.ts < self._device_ts.get(fact.device, fact.ts):
+            if fact.ts < self._device_ts.get(_timeline(fact), fact.ts):
                 # behind what its own device already said: it cannot be placed right, and
                 # placed at the newest time it would replay an old value as current
                 self.stats.late_dropped += 1
@@ -170,7 +171,7 @@ class RuleEngine:
                 )
                 return []
             self.stats.late_events += 1
-            self._device_ts[fact.device] = fact.ts
+            self._device_ts[_timeline(fact)] = fact.ts
             logger.debug(
                 "%s: input %d ms behind the watermark, placed at the newest event time",
                 fact.device,
@@ -310,7 +311,8 @@ class RuleEngine:
 
     def _feed(self, fact: Fact) -> list[AlertSignal]:
         if not fact.late and not fact.server_time:
-            self._device_ts[fact.device] = max(self._device_ts.get(fact.device, fact.ts), fact.ts)
+            timeline = _timeline(fact)
+            self._device_ts[timeline] = max(self._device_ts.get(timeline, fact.ts), fact.ts)
         signals: list[AlertSignal] = []
         for evaluator in self._targets(fact):
             signals += evaluator.on_fact(fact)
@@ -410,3 +412,13 @@ def _same_calendar(bound: BoundRule, evaluator: Evaluator[Any]) -> bool:
     if old is None or new is None:
         return old is new
     return old.name == new.name and old.spec == new.spec
+
+
+def _timeline(fact: Fact) -> tuple[str, int]:
+    """Whose clock dated a fact of a device: its own messages, the video hub's presence
+    and its stream health each keep their own order. The hub dates what it saw by the
+    frames' capture time, behind the camera's own reports by its decoding delay — at ×60
+    a second of wall time is a minute of event time — so a presence event held against
+    the camera's telemetry would be dropped as out of order (every intrusion at a gate
+    whose camera reported meanwhile, in the day of thaibinh against its ground truth)."""
+    return fact.device, fact.sort_key[2]

@@ -4,6 +4,7 @@ alert transitions become operations KPIs, bad settings are refused with their fi
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ValidationError
 
+from analytics.kpis import engine as engine_module
 from analytics.kpis.engine import KpiEngine, read_values
 from analytics.kpis.influx import KpiInflux
 from analytics.kpis.settings import KpiSettings
@@ -238,3 +240,30 @@ async def until(condition: Callable[[], bool]) -> None:
             return
         await asyncio.sleep(0.05)
     raise AssertionError("condition never held")
+
+
+@pytest.mark.asyncio
+async def test_the_loop_serves_other_work_while_a_day_is_computed(
+    kpi_client_args: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the analytics process runs its rules and notices on the loop the KPI engine awaits
+    # on: while the day's KPIs are computed, a callback handed to the loop must run
+    loop = asyncio.get_running_loop()
+    served: list[bool] = []
+    original = engine_module.compute
+
+    def computing(*args: Any) -> Any:
+        ran = threading.Event()
+        loop.call_soon_threadsafe(ran.set)
+        served.append(ran.wait(timeout=10.0))
+        return original(*args)
+
+    monkeypatch.setattr(engine_module, "compute", computing)
+    writer = Writer()
+    async with kpi_client(kpi_client_args) as client:
+        await client.write(writer.ticket("A001", "08:00", "08:10", "08:20"))
+        engine = KpiEngine(client, REGISTRY, KpiSettings(), clock=lambda: at("12:00"))
+        await engine.recompute_day(DAY, periods=False)
+        hour8 = await values(client, Window.HOUR, at("08:00"), f"counter:{COUNTER}")
+    assert served == [True]
+    assert hour8["tickets_served"] == 1

@@ -308,3 +308,22 @@ def test_held_in_wall_time_a_signal_comes_out_a_hold_after_its_input_at_x1_and_x
 def test_a_hold_that_is_negative_is_refused() -> None:
     with pytest.raises(ValueError, match="hold_s must be >= 0, not -1"):
         RuleEngine(rules(), hold_s=-1)
+
+
+def test_a_presence_event_behind_its_cameras_own_reports_is_placed_not_dropped() -> None:
+    # the hub dates presence by the frame's capture time, behind the camera's own reports
+    # by its decoding delay (a minute of event time per second at ×60): the intruder the
+    # hub saw at 22:10 is raised when it is learnt, not dropped as out of order
+    engine = RuleEngine(rules(), allowed_lateness_s=LATENESS_S)
+    gate = Device("thaibinh.school03:cam-gate-01", DeviceKind.CAMERA, Sector.EDUCATION)
+    signals: list[AlertSignal] = []
+    for i in range(6):
+        at = local("22:09") + i * HALF_MINUTE
+        signals += engine.push(gate.telemetry(CameraTelemetry(fps=5, bitrate_kbps=400), at))
+    seen = local("22:10")
+    signals += engine.push(presence(gate.thing, "yard", ZoneType.RESTRICTED, True, seen, people=1))
+    signals += engine.flush()
+    assert engine.stats.late_dropped == 0
+    assert engine.stats.late_events == 1
+    intrusions = [(s.active, s.at) for s in signals if s.key.rule == "intrusion"]
+    assert intrusions == [(True, (local("22:09") + 5 * HALF_MINUTE).astimezone(dt.UTC))]
