@@ -5,6 +5,7 @@
 /, /wall            the operator console: overview, camera wall (tokens for the hub)
 /alerts, /kpis      the console's alert inbox and KPI scorecard
 /api/alerts, /api/kpis, /api/maintenance   alerts and KPIs for people and other systems
+/ngsi-ld/v1/..., /open/...   open data for anyone, read-only, rate-limited (citytwin.open)
 /health             liveness and the state of what this process depends on
 /metrics            Prometheus metrics
 /docs, /openapi.json  the API description (served offline)
@@ -36,6 +37,8 @@ from citytwin.auth import Authenticator
 from citytwin.console.alert_routes import console_alerts_router
 from citytwin.console.routes import console_router
 from citytwin.console.wall_routes import WallConfig, wall_router
+from citytwin.open.mount import install_open_data
+from citytwin.open.sensors import SensorSource, SitePositions
 from citytwin.paths import StatePaths
 from citytwin.settings import CitytwinSettings
 from citytwin.stack import (
@@ -124,6 +127,8 @@ def create_app(settings: CitytwinSettings, secrets: Secrets) -> ASGIApp:
     _mount_wall(app, settings, secrets, operator_client)
     _mount_alerts_and_kpis(app, settings, secrets, resources)
     _mount_ingest(app, settings, secrets)
+    if settings.open_data.enabled:
+        _mount_open_data(app, settings, secrets)
     if not settings.twins.embedded:
         return app
     twin_app = _embedded_twin_app(settings, paths, secrets, resources)
@@ -207,9 +212,19 @@ def _mount_alerts_and_kpis(
     resources.callback(access.close)
     authenticator = Authenticator.from_settings(settings, secrets.twins)
     callers = Callers(authenticator)
+    kpi_client = influx_reader(settings, secrets)
+    timing = FeedTiming(settings.api.live_poll_seconds, settings.api.heartbeat_seconds)
+    install_handlers(app)
+    app.include_router(alerts_router(access, callers, timing))
+    app.include_router(kpis_router(KpiSource(kpi_client, settings.kpis.retention_policy), callers))
+    app.include_router(console_alerts_router(authenticator, settings.language))
+
+
+def influx_reader(settings: CitytwinSettings, secrets: Secrets) -> Callable[[], KpiInflux]:
+    """A factory of InfluxDB clients on citytwin's database, for the routes that read it."""
     influx = settings.influx
 
-    def kpi_client() -> KpiInflux:
+    def client() -> KpiInflux:
         return KpiInflux(
             str(influx.url),
             influx.database,
@@ -219,11 +234,21 @@ def _mount_alerts_and_kpis(
             timeout=30.0,
         )
 
-    timing = FeedTiming(settings.api.live_poll_seconds, settings.api.heartbeat_seconds)
-    install_handlers(app)
-    app.include_router(alerts_router(access, callers, timing))
-    app.include_router(kpis_router(KpiSource(kpi_client, settings.kpis.retention_policy), callers))
-    app.include_router(console_alerts_router(authenticator, settings.language))
+    return client
+
+
+def _mount_open_data(app: FastAPI, settings: CitytwinSettings, secrets: Secrets) -> None:
+    """The public read-only API: sensors as NGSI-LD, KPIs as open data (`citytwin.open`)."""
+
+    def service_client() -> DittoClient:
+        return twin_client(settings, secrets.twins)
+
+    sensors = SensorSource(
+        service_client,
+        SitePositions(registry_path(settings)),
+        settings.open_data.cache_seconds,
+    )
+    install_open_data(app, settings.open_data, sensors, influx_reader(settings, secrets))
 
 
 def _mount_ingest(app: FastAPI, settings: CitytwinSettings, secrets: Secrets) -> None:

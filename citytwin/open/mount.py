@@ -1,0 +1,41 @@
+"""The open API put together: every route behind the quota, every refusal as ProblemDetails."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI
+
+from analytics.kpis.influx import KpiInflux
+from citytwin.open.ngsi_routes import Answers, ngsi_router
+from citytwin.open.problems import OpenDataError, on_open_data_error
+from citytwin.open.quota import Caller, Quota
+from citytwin.open.sensors import SensorSource
+from citytwin.open.settings import OpenDataSettings
+
+
+def whoami_router(quota: Quota) -> APIRouter:
+    """The trivial route: who the caller is to the quota (the benchmarks' baseline)."""
+    router = APIRouter(prefix="/open", tags=["open data"])
+
+    @router.get("/whoami", summary="The caller's access and quota")
+    async def whoami(caller: Annotated[Caller, Depends(quota)]) -> dict[str, str | None]:
+        return {"access": caller.access, "key": caller.name, "rate": caller.rate}
+
+    return router
+
+
+def install_open_data(
+    app: FastAPI,
+    settings: OpenDataSettings,
+    sensors: SensorSource,
+    influx: Callable[[], KpiInflux],
+) -> None:
+    """Mount /ngsi-ld/v1/… and /open/… on ``app``."""
+    quota = Quota(settings)
+    guarded = [Depends(quota)]
+    public_url = str(settings.public_url) if settings.public_url else None
+    app.add_exception_handler(OpenDataError, on_open_data_error)
+    app.include_router(ngsi_router(sensors, influx, Answers(public_url)), dependencies=guarded)
+    app.include_router(whoami_router(quota))

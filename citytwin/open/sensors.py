@@ -1,0 +1,163 @@
+"""The sensors as the open API sees them: read from the twins through an allow-list of
+fields, placed on the map by their own or their site's coordinates.
+
+Only the fields in ``TWIN_FIELDS`` ever leave the twin service for this package; the
+twin's configuration (stream URLs), commands and alerts are not even fetched. The list is
+reused for ``cache_seconds``: a burst of public requests costs the twin service one search.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from citytwin.open.problems import OpenDataError, ProblemType
+from twins.client import DittoClient
+from twins.errors import DittoError
+from twins.registry import Registry
+
+logger = logging.getLogger(__name__)
+
+SENSOR_FILTER = 'eq(attributes/kind,"sensor")'
+TWIN_FIELDS = (
+    "thingId,attributes(kind,site,sector,measures,label,siteName,lat,lon),"
+    "features/measurements/properties,"
+    "features/connectivity/properties(online,lastSeen,stale,firmware)"
+)
+
+
+@dataclass(slots=True, frozen=True)
+class Position:
+    """WGS 84 degrees."""
+
+    lon: float
+    lat: float
+
+
+@dataclass(slots=True, frozen=True)
+class SensorTwin:
+    """What may be published of one sensor's twin."""
+
+    thing_id: str
+    label: str | None
+    site_name: str | None
+    measures: tuple[str, ...]
+    measurements: Mapping[str, float]
+    online: bool
+    stale: bool
+    last_seen: str | None
+    firmware: str | None
+    position: Position | None
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def sensor_of(thing: Mapping[str, Any], sites: Mapping[str, Position]) -> SensorTwin | None:
+    """The publishable part of a twin (None when it has no thing id)."""
+    thing_id = _text(thing.get("thingId"))
+    if thing_id is None:
+        return None
+    attributes = thing.get("attributes") or {}
+    features = thing.get("features") or {}
+    measured = (features.get("measurements") or {}).get("properties") or {}
+    connectivity = (features.get("connectivity") or {}).get("properties") or {}
+    lat, lon = _number(attributes.get("lat")), _number(attributes.get("lon"))
+    if lat is not None and lon is not None:
+        position: Position | None = Position(lon, lat)
+    else:
+        position = sites.get(str(attributes.get("site", "")))
+    measures = tuple(
+        part.strip() for part in str(attributes.get("measures") or "").split(",") if part.strip()
+    )
+    numbers = {name: v for name, value in measured.items() if (v := _number(value)) is not None}
+    return SensorTwin(
+        thing_id=thing_id,
+        label=_text(attributes.get("label")),
+        site_name=_text(attributes.get("siteName")),
+        measures=measures,
+        measurements=numbers,
+        online=connectivity.get("online") is True,
+        stale=connectivity.get("stale") is True,
+        last_seen=_text(connectivity.get("lastSeen")),
+        firmware=_text(connectivity.get("firmware")),
+        position=position,
+    )
+
+
+class SitePositions:
+    """The registry's site coordinates, read again when the file changes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._stamp: float | None = None
+        self._positions: dict[str, Position] = {}
+
+    def __call__(self) -> Mapping[str, Position]:
+        try:
+            stamp = self.path.stat().st_mtime
+        except OSError:
+            return self._positions
+        if stamp != self._stamp:
+            registry = Registry.load(self.path)
+            self._positions = {
+                site.id: Position(site.lon, site.lat)
+                for site in registry.spec.sites
+                if site.lat is not None and site.lon is not None
+            }
+            self._stamp = stamp
+        return self._positions
+
+
+class SensorSource:
+    """Every sensor twin, searched at most once per ``ttl`` seconds."""
+
+    def __init__(
+        self,
+        client: Callable[[], DittoClient],
+        sites: Callable[[], Mapping[str, Position]],
+        ttl: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._client = client
+        self._sites = sites
+        self._ttl = ttl
+        self._clock = clock
+        self._lock = asyncio.Lock()
+        self._read_at: float | None = None
+        self._sensors: list[SensorTwin] = []
+
+    async def sensors(self) -> list[SensorTwin]:
+        async with self._lock:
+            now = self._clock()
+            if self._read_at is None or now - self._read_at >= self._ttl:
+                self._sensors = await asyncio.to_thread(self._search)
+                self._read_at = now
+            return self._sensors
+
+    def _search(self) -> list[SensorTwin]:
+        sites = self._sites()
+        try:
+            with self._client() as client:
+                things = list(client.search(SENSOR_FILTER, fields=TWIN_FIELDS))
+        except (DittoError, requests.RequestException) as exc:
+            logger.warning("open data: the twins of the sensors cannot be read: %s", exc)
+            raise OpenDataError(
+                ProblemType.SERVICE_UNAVAILABLE, f"the sensor twins cannot be read: {exc}"
+            ) from None
+        found = [sensor_of(thing, sites) for thing in things]
+        return sorted((s for s in found if s is not None), key=lambda s: s.thing_id)
