@@ -38,7 +38,7 @@ from citytwin.console.alert_routes import console_alerts_router
 from citytwin.console.routes import console_router
 from citytwin.console.wall_routes import WallConfig, wall_router
 from citytwin.open.mount import install_open_data
-from citytwin.open.sensors import SensorSource, SitePositions
+from citytwin.open.sensors import RegistrySites, SensorSource
 from citytwin.paths import StatePaths
 from citytwin.settings import CitytwinSettings
 from citytwin.stack import (
@@ -243,12 +243,10 @@ def _mount_open_data(app: FastAPI, settings: CitytwinSettings, secrets: Secrets)
     def service_client() -> DittoClient:
         return twin_client(settings, secrets.twins)
 
-    sensors = SensorSource(
-        service_client,
-        SitePositions(registry_path(settings)),
-        settings.open_data.cache_seconds,
-    )
-    install_open_data(app, settings.open_data, sensors, influx_reader(settings, secrets))
+    sites = RegistrySites(registry_path(settings))
+    sensors = SensorSource(service_client, sites, settings.open_data.cache_seconds)
+    kpis = KpiSource(influx_reader(settings, secrets), settings.kpis.retention_policy)
+    install_open_data(app, settings.open_data, sensors, sites, kpis)
 
 
 def _mount_ingest(app: FastAPI, settings: CitytwinSettings, secrets: Secrets) -> None:

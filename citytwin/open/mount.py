@@ -7,11 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI
 
-from analytics.kpis.influx import KpiInflux
+from citytwin.api.kpis import KpiSource
 from citytwin.open.ngsi_routes import Answers, ngsi_router
+from citytwin.open.open_routes import open_router
 from citytwin.open.problems import OpenDataError, on_open_data_error
 from citytwin.open.quota import Caller, Quota
-from citytwin.open.sensors import SensorSource
+from citytwin.open.sensors import SensorSource, Sites
 from citytwin.open.settings import OpenDataSettings
 
 
@@ -30,12 +31,14 @@ def install_open_data(
     app: FastAPI,
     settings: OpenDataSettings,
     sensors: SensorSource,
-    influx: Callable[[], KpiInflux],
+    sites: Callable[[], Sites],
+    kpis: KpiSource,
 ) -> None:
     """Mount /ngsi-ld/v1/… and /open/… on ``app``."""
     quota = Quota(settings)
     guarded = [Depends(quota)]
     public_url = str(settings.public_url) if settings.public_url else None
     app.add_exception_handler(OpenDataError, on_open_data_error)
-    app.include_router(ngsi_router(sensors, influx, Answers(public_url)), dependencies=guarded)
+    app.include_router(ngsi_router(sensors, kpis.client, Answers(public_url)), dependencies=guarded)
+    app.include_router(open_router(settings, sites, kpis), dependencies=guarded)
     app.include_router(whoami_router(quota))

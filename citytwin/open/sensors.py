@@ -21,6 +21,7 @@ import requests
 from citytwin.open.problems import OpenDataError, ProblemType
 from twins.client import DittoClient
 from twins.errors import DittoError
+from twins.kinds import DeviceKind
 from twins.registry import Registry
 
 logger = logging.getLogger(__name__)
@@ -99,28 +100,44 @@ def sensor_of(thing: Mapping[str, Any], sites: Mapping[str, Position]) -> Sensor
     )
 
 
-class SitePositions:
-    """The registry's site coordinates, read again when the file changes."""
+@dataclass(slots=True, frozen=True)
+class Sites:
+    """What the registry says of each site that the open API uses."""
+
+    positions: Mapping[str, Position]
+    names: Mapping[str, str]
+    counters: Mapping[str, int]
+
+
+class RegistrySites:
+    """The registry's sites, read again when the file changes."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._stamp: float | None = None
-        self._positions: dict[str, Position] = {}
+        self._sites = Sites({}, {}, {})
 
-    def __call__(self) -> Mapping[str, Position]:
+    def __call__(self) -> Sites:
         try:
             stamp = self.path.stat().st_mtime
         except OSError:
-            return self._positions
+            return self._sites
         if stamp != self._stamp:
-            registry = Registry.load(self.path)
-            self._positions = {
-                site.id: Position(site.lon, site.lat)
-                for site in registry.spec.sites
-                if site.lat is not None and site.lon is not None
-            }
+            spec = Registry.load(self.path).spec
+            self._sites = Sites(
+                positions={
+                    site.id: Position(site.lon, site.lat)
+                    for site in spec.sites
+                    if site.lat is not None and site.lon is not None
+                },
+                names={site.id: site.name for site in spec.sites},
+                counters={
+                    site.id: sum(device.kind is DeviceKind.COUNTER for device in site.devices)
+                    for site in spec.sites
+                },
+            )
             self._stamp = stamp
-        return self._positions
+        return self._sites
 
 
 class SensorSource:
@@ -129,7 +146,7 @@ class SensorSource:
     def __init__(
         self,
         client: Callable[[], DittoClient],
-        sites: Callable[[], Mapping[str, Position]],
+        sites: Callable[[], Sites],
         ttl: float,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -150,7 +167,7 @@ class SensorSource:
             return self._sensors
 
     def _search(self) -> list[SensorTwin]:
-        sites = self._sites()
+        positions = self._sites().positions
         try:
             with self._client() as client:
                 things = list(client.search(SENSOR_FILTER, fields=TWIN_FIELDS))
@@ -159,5 +176,5 @@ class SensorSource:
             raise OpenDataError(
                 ProblemType.SERVICE_UNAVAILABLE, f"the sensor twins cannot be read: {exc}"
             ) from None
-        found = [sensor_of(thing, sites) for thing in things]
+        found = [sensor_of(thing, positions) for thing in things]
         return sorted((s for s in found if s is not None), key=lambda s: s.thing_id)

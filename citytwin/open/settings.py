@@ -81,6 +81,14 @@ class OpenDataSettings(BaseModel):
         description="The licence of every data set (CC BY 4.0 by default).",
     )
 
+    min_counters_per_site: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        description="A site's service KPIs are published only when it has this many counters"
+        " or more: at a one-desk reception room a 'site' figure is one officer's work.",
+    )
+
     @field_validator("anonymous_rate")
     @classmethod
     def _rate(cls, rate: str) -> str:

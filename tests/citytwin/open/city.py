@@ -67,10 +67,17 @@ sites:
     lat: 20.4470
     lon: 106.3360
     devices:
+      - {{name: counter-01, kind: counter}}
+      - {{name: counter-02, kind: counter}}
       - {{name: counter-07, kind: counter, attributes: {{service: land, desk: "07"}}}}
       - {{name: cam-desk-01, kind: camera}}
       - {{name: room-01, kind: meeting_room, attributes: {{capacity: 20}}}}
       - {{name: pm-01, kind: sensor, attributes: {{measures: "temperature,humidity,pm25"}}}}
+  - id: {namespace}.tiepdan
+    name: Phòng tiếp công dân huyện số 1
+    sector: citizen_reception
+    devices:
+      - {{name: counter-01, kind: counter}}
 """
 
 
@@ -149,12 +156,12 @@ def running_city(
 
 def _wait_for_twins(city: OpenCity) -> None:
     """Provisioning runs in the app's lifespan and retries until the twin API answers."""
-    namespaces = [f"{city.namespace}.{site}" for site in ("env", "flood", "hcc")]
+    namespaces = [f"{city.namespace}.{site}" for site in ("env", "flood", "hcc", "tiepdan")]
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
             with city.twins() as client:
-                if client.count(namespaces=namespaces) == 8:
+                if client.count(namespaces=namespaces) == 11:
                     return
         except (DittoError, requests.RequestException):
             pass
