@@ -37,6 +37,7 @@ from citytwin.auth import Authenticator
 from citytwin.console.alert_routes import console_alerts_router
 from citytwin.console.routes import console_router
 from citytwin.console.wall_routes import WallConfig, wall_router
+from citytwin.open.influx import SharedKpiInflux
 from citytwin.open.mount import install_open_data
 from citytwin.open.sensors import RegistrySites, SensorSource
 from citytwin.paths import StatePaths
@@ -128,7 +129,7 @@ def create_app(settings: CitytwinSettings, secrets: Secrets) -> ASGIApp:
     _mount_alerts_and_kpis(app, settings, secrets, resources)
     _mount_ingest(app, settings, secrets)
     if settings.open_data.enabled:
-        _mount_open_data(app, settings, secrets)
+        _mount_open_data(app, settings, secrets, resources)
     if not settings.twins.embedded:
         return app
     twin_app = _embedded_twin_app(settings, paths, secrets, resources)
@@ -237,7 +238,9 @@ def influx_reader(settings: CitytwinSettings, secrets: Secrets) -> Callable[[], 
     return client
 
 
-def _mount_open_data(app: FastAPI, settings: CitytwinSettings, secrets: Secrets) -> None:
+def _mount_open_data(
+    app: FastAPI, settings: CitytwinSettings, secrets: Secrets, resources: AsyncExitStack
+) -> None:
     """The public read-only API: sensors as NGSI-LD, KPIs as open data (`citytwin.open`)."""
 
     def service_client() -> DittoClient:
@@ -245,7 +248,17 @@ def _mount_open_data(app: FastAPI, settings: CitytwinSettings, secrets: Secrets)
 
     sites = RegistrySites(registry_path(settings))
     sensors = SensorSource(service_client, sites, settings.open_data.cache_seconds)
-    kpis = KpiSource(influx_reader(settings, secrets), settings.kpis.retention_policy)
+    influx = settings.influx
+    shared = SharedKpiInflux(
+        str(influx.url),
+        influx.database,
+        username=influx_username(settings),
+        password=secrets.influx,
+        token=influx.token.get_secret_value(),
+        timeout=30.0,
+    )
+    resources.push_async_callback(shared.close)
+    kpis = KpiSource(lambda: shared, settings.kpis.retention_policy)
     install_open_data(app, settings.open_data, sensors, sites, kpis)
 
 

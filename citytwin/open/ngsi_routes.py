@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Annotated, Any
@@ -42,7 +43,7 @@ from citytwin.open.query import (
     parse_geo,
     parse_q,
 )
-from citytwin.open.sensors import SensorSource
+from citytwin.open.sensors import SensorSource, SensorTwin
 from citytwin.open.temporal import parse_temporal, temporal_entity
 
 NGSI_LD = "/ngsi-ld/v1"
@@ -140,12 +141,44 @@ class Answers:
         return Response(orjson.dumps(body), media_type=media, headers=out)
 
 
+@dataclass(slots=True, frozen=True)
+class EntityIndex:
+    """The entities of one list of sensors: sorted by id, by id, and simplified by id."""
+
+    entities: list[dict[str, Any]]
+    by_id: Mapping[str, dict[str, Any]]
+    flat: Mapping[str, dict[str, Any]]
+
+
+class EntityCache:
+    """Builds the entities once per sensor list that `SensorSource` hands out."""
+
+    def __init__(self, source: SensorSource) -> None:
+        self._source = source
+        self._built_from: list[SensorTwin] | None = None
+        self._index = EntityIndex([], {}, {})
+
+    async def index(self) -> EntityIndex:
+        sensors = await self._source.sensors()
+        if sensors is not self._built_from:
+            entities = sorted(
+                (entity for sensor in sensors for entity in entities_of(sensor)),
+                key=lambda entity: str(entity["id"]),
+            )
+            self._index = EntityIndex(
+                entities,
+                {entity["id"]: entity for entity in entities},
+                {entity["id"]: simplified(entity) for entity in entities},
+            )
+            self._built_from = sensors
+        return self._index
+
+
 def _matches(
-    entity: Mapping[str, Any],
+    flat: Mapping[str, Any],
     comparisons: Sequence[Comparison],
     geo: GeoQuery | None,
 ) -> bool:
-    flat = simplified(entity)
     if not all(comparison.matches(flat) for comparison in comparisons):
         return False
     return geo is None or geo.matches(flat)
@@ -156,8 +189,7 @@ def ngsi_router(
 ) -> APIRouter:
     router = APIRouter(prefix=NGSI_LD, tags=["open data: NGSI-LD"])
 
-    async def all_entities() -> list[dict[str, Any]]:
-        return [entity for sensor in await source.sensors() for entity in entities_of(sensor)]
+    entity_cache = EntityCache(source)
 
     @router.get("/entities", summary="Query the sensors' entities")
     async def query_entities(
@@ -186,15 +218,15 @@ def ngsi_router(
         skip = parse_count("offset", offset, 0, 10**9)
         counted = _flag("count", count)
         key_values = _key_values(options, format)
+        index = await entity_cache.index()
         found = [
             entity
-            for entity in await all_entities()
+            for entity in index.entities
             if (types is None or EntityType(entity["type"]) in types)
             and (ids is None or entity["id"] in ids)
             and (names is None or any(name in entity for name in names))
-            and _matches(entity, comparisons, geo)
+            and _matches(index.flat[entity["id"]], comparisons, geo)
         ]
-        found.sort(key=lambda entity: str(entity["id"]))
         page = [_project(entity, names) for entity in found[skip : skip + page_size]]
         body = [simplified(entity) for entity in page] if key_values else page
         headers = {COUNT_HEADER: str(len(found))} if counted else None
@@ -205,9 +237,9 @@ def ngsi_router(
         if ref is None and ":" not in entity_id:
             raise bad_parameter("entityId", f"{entity_id!r} is not a URI")
         if ref is not None:
-            for entity in await all_entities():
-                if entity["id"] == entity_id:
-                    return entity
+            entity = (await entity_cache.index()).by_id.get(entity_id)
+            if entity is not None:
+                return entity
         raise OpenDataError(
             ProblemType.RESOURCE_NOT_FOUND,
             f"no entity {entity_id!r} (GET {NGSI_LD}/entities lists them)",
