@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -66,34 +67,33 @@ class Comparison:
         return self._compare(actual)
 
     def _compare(self, actual: object) -> bool:
+        """Numbers with numbers, text with text, booleans only for (in)equality; any other
+        pairing is unequal and unordered."""
         wanted = self.value
         if isinstance(actual, bool) or isinstance(wanted, bool):
-            same = isinstance(actual, bool) and isinstance(wanted, bool) and actual == wanted
-            return (
-                same
-                if self.operator is Operator.EQ
-                else (not same if self.operator is Operator.NE else False)
-            )
-        if isinstance(actual, int | float) and isinstance(wanted, float):
-            left: float | str = float(actual)
-            right: float | str = wanted
+            pair: tuple[float, float] | tuple[str, str] | None = None
+            same = type(actual) is type(wanted) and actual == wanted
+        elif isinstance(actual, int | float) and isinstance(wanted, float):
+            pair, same = (float(actual), wanted), float(actual) == wanted
         elif isinstance(actual, str) and isinstance(wanted, str):
-            left, right = actual, wanted
+            pair, same = (actual, wanted), actual == wanted
         else:
-            return self.operator is Operator.NE
-        match self.operator:
-            case Operator.EQ:
-                return left == right
-            case Operator.NE:
-                return left != right
-            case Operator.LT:
-                return left < right  # type: ignore[operator]
-            case Operator.GT:
-                return left > right  # type: ignore[operator]
-            case Operator.LE:
-                return left <= right  # type: ignore[operator]
-            case Operator.GE:
-                return left >= right  # type: ignore[operator]
+            pair, same = None, False
+        if self.operator is Operator.EQ:
+            return same
+        if self.operator is Operator.NE:
+            return not same
+        if pair is None:
+            return False
+        return ORDERINGS[self.operator](*pair)
+
+
+ORDERINGS: dict[Operator, Callable[[Any, Any], bool]] = {
+    Operator.LT: operator.lt,
+    Operator.GT: operator.gt,
+    Operator.LE: operator.le,
+    Operator.GE: operator.ge,
+}
 
 
 def _value(text: str, term: str) -> Scalar:
