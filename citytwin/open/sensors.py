@@ -23,6 +23,7 @@ from twins.client import DittoClient
 from twins.errors import DittoError
 from twins.kinds import DeviceKind
 from twins.registry import Registry
+from twins.yaml_source import YamlModelError
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +111,8 @@ class Sites:
 
 
 class RegistrySites:
-    """The registry's sites, read again when the file changes."""
+    """The registry's sites, read again when the file changes (a broken file is logged
+    and the sites it replaced are kept)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -123,7 +125,12 @@ class RegistrySites:
         except OSError:
             return self._sites
         if stamp != self._stamp:
-            spec = Registry.load(self.path).spec
+            try:
+                spec = Registry.load(self.path).spec
+            except YamlModelError as exc:  # keep serving what the file said before
+                logger.warning("open data: registry %s not read again: %s", self.path, exc)
+                self._stamp = stamp
+                return self._sites
             self._sites = Sites(
                 positions={
                     site.id: Position(site.lon, site.lat)
