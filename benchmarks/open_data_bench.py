@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -282,6 +283,7 @@ def main(requests: int, clients: int, cache: float) -> None:
             asyncio.run(run(url, requests, clients, entity))
     finally:
         influx.managed.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":
