@@ -6,6 +6,7 @@
 /alerts, /kpis      the console's alert inbox and KPI scorecard
 /api/alerts, /api/kpis, /api/maintenance   alerts and KPIs for people and other systems
 /api/indicators     sectors' indicator figures: catalogue, uploads, revisions
+/ngsi-ld/v1/..., /open/...   open data for anyone, read-only, rate-limited (citytwin.open)
 /health             liveness and the state of what this process depends on
 /metrics            Prometheus metrics
 /docs, /openapi.json  the API description (served offline)
@@ -40,6 +41,9 @@ from citytwin.auth import Authenticator
 from citytwin.console.alert_routes import console_alerts_router
 from citytwin.console.routes import console_router
 from citytwin.console.wall_routes import WallConfig, wall_router
+from citytwin.open.influx import SharedKpiInflux
+from citytwin.open.mount import install_open_data
+from citytwin.open.sensors import RegistrySites, SensorSource
 from citytwin.paths import StatePaths
 from citytwin.settings import CitytwinSettings
 from citytwin.stack import (
@@ -128,6 +132,8 @@ def create_app(settings: CitytwinSettings, secrets: Secrets) -> ASGIApp:
     _mount_wall(app, settings, secrets, operator_client)
     _mount_alerts_and_kpis(app, settings, secrets, resources)
     _mount_ingest(app, settings, secrets)
+    if settings.open_data.enabled:
+        _mount_open_data(app, settings, secrets, resources)
     if not settings.twins.embedded:
         return app
     twin_app = _embedded_twin_app(settings, paths, secrets, resources)
@@ -211,18 +217,7 @@ def _mount_alerts_and_kpis(
     resources.callback(access.close)
     authenticator = Authenticator.from_settings(settings, secrets.twins)
     callers = Callers(authenticator)
-    influx = settings.influx
-
-    def kpi_client() -> KpiInflux:
-        return KpiInflux(
-            str(influx.url),
-            influx.database,
-            username=influx_username(settings),
-            password=secrets.influx,
-            token=influx.token.get_secret_value(),
-            timeout=30.0,
-        )
-
+    kpi_client = influx_reader(settings, secrets)
     timing = FeedTiming(settings.api.live_poll_seconds, settings.api.heartbeat_seconds)
     install_handlers(app)
     app.include_router(alerts_router(access, callers, timing))
@@ -236,6 +231,47 @@ def _mount_alerts_and_kpis(
     )
     app.include_router(indicators_router(store, callers, indicators.max_upload_bytes))
     app.include_router(console_alerts_router(authenticator, settings.language))
+
+
+def influx_reader(settings: CitytwinSettings, secrets: Secrets) -> Callable[[], KpiInflux]:
+    """A factory of InfluxDB clients on citytwin's database, for the routes that read it."""
+    influx = settings.influx
+
+    def client() -> KpiInflux:
+        return KpiInflux(
+            str(influx.url),
+            influx.database,
+            username=influx_username(settings),
+            password=secrets.influx,
+            token=influx.token.get_secret_value(),
+            timeout=30.0,
+        )
+
+    return client
+
+
+def _mount_open_data(
+    app: FastAPI, settings: CitytwinSettings, secrets: Secrets, resources: AsyncExitStack
+) -> None:
+    """The public read-only API: sensors as NGSI-LD, KPIs as open data (`citytwin.open`)."""
+
+    def service_client() -> DittoClient:
+        return twin_client(settings, secrets.twins)
+
+    sites = RegistrySites(registry_path(settings))
+    sensors = SensorSource(service_client, sites, settings.open_data.cache_seconds)
+    influx = settings.influx
+    shared = SharedKpiInflux(
+        str(influx.url),
+        influx.database,
+        username=influx_username(settings),
+        password=secrets.influx,
+        token=influx.token.get_secret_value(),
+        timeout=30.0,
+    )
+    resources.push_async_callback(shared.close)
+    kpis = KpiSource(lambda: shared, settings.kpis.retention_policy)
+    install_open_data(app, settings.open_data, sensors, sites, kpis)
 
 
 def _mount_ingest(app: FastAPI, settings: CitytwinSettings, secrets: Secrets) -> None:

@@ -23,6 +23,7 @@ from analytics.indicators.settings import IndicatorSettings
 from analytics.kpis.settings import KpiSettings
 from analytics.notify.settings import NotifySettings
 from analytics.service.settings import AnalyticsSettings
+from citytwin.open.settings import OpenDataSettings
 from grafana.settings import GrafanaSettings
 from ingest.settings import IngestSettings
 from twins.settings import AccountName, TwinRole, TwinSettings
@@ -256,6 +257,10 @@ class CitytwinSettings(BaseSettings):
         default_factory=ApiSettings, description="The alerts and KPI HTTP API: tokens, live feed."
     )
     grafana: GrafanaSettings = Field(default_factory=GrafanaSettings, description="Grafana.")
+    open_data: OpenDataSettings = Field(
+        default_factory=OpenDataSettings,
+        description="The public read-only API: NGSI-LD sensors, KPIs as open data, quotas.",
+    )
 
     @classmethod
     def settings_customise_sources(
