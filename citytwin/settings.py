@@ -23,6 +23,7 @@ from analytics.kpis.settings import KpiSettings
 from analytics.notify.settings import NotifySettings
 from analytics.service.settings import AnalyticsSettings
 from grafana.settings import GrafanaSettings
+from ingest.calendar.settings import CalendarSettings
 from ingest.settings import IngestSettings
 from twins.settings import AccountName, TwinRole, TwinSettings
 from twins.validation import dotted, problems
@@ -251,6 +252,10 @@ class CitytwinSettings(BaseSettings):
         default_factory=ApiSettings, description="The alerts and KPI HTTP API: tokens, live feed."
     )
     grafana: GrafanaSettings = Field(default_factory=GrafanaSettings, description="Grafana.")
+    calendar: CalendarSettings = Field(
+        default_factory=CalendarSettings,
+        description="The meeting rooms' calendars over CalDAV (embedded Radicale or external).",
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -313,6 +318,7 @@ class CitytwinSettings(BaseSettings):
             ("http.port", self.http.port, True),
             ("ingest.metrics_port", self.ingest.metrics_port, True),
             ("video.port", self.video.port, True),
+            ("calendar.port", self.calendar.port, self.calendar.embedded),
             ("analytics.health_port", self.analytics.health_port, self.analytics.health_port > 0),
         ):
             if not local:
