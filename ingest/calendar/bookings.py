@@ -58,6 +58,19 @@ class Booking:
             "paperless": self.paperless,
         }
 
+    @classmethod
+    def from_twin(cls, value: dict[str, Any]) -> Booking:
+        """Back from ``as_twin`` (raises ``KeyError``, ``ValueError``, ``TypeError``)."""
+        return cls(
+            booking=str(value["booking"]),
+            title=str(value.get("title") or ""),
+            start=datetime.fromisoformat(value["start"]),
+            end=datetime.fromisoformat(value["end"]),
+            organiser_unit=value.get("organiserUnit"),
+            attendees=int(value.get("attendees") or 0),
+            paperless=bool(value.get("paperless")),
+        )
+
 
 def _rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -83,6 +83,7 @@ class _Room:
     synced_at: float | None = None
     window_day: str = ""
     created: bool = False
+    seeded: bool = False
 
 
 class CalendarSync:
@@ -185,6 +186,9 @@ class CalendarSync:
             logger.info("calendar of room %s is reachable again", thing)
         room.state, room.reason = CalendarState.OK, None
         room.synced_at = self.now()
+        if not room.seeded:
+            room.bookings = await self._last_written(room)
+            room.seeded = True
         window, day = self._window()
         if objects is not None or day != room.window_day:
             bookings = self._bookings(room, window)
@@ -209,6 +213,26 @@ class CalendarSync:
                     found[booking.booking] = booking
             except CalendarDataError as exc:
                 logger.warning("skipped: %s", exc)
+        return found
+
+    async def _last_written(self, room: _Room) -> dict[str, Booking]:
+        """The schedule in the twin: what an earlier run wrote, so that a booking deleted
+        while the sync was down still gets its point cancelled."""
+        thing = str(room.device.thing_id)
+        path = "features/booking/properties/schedule"
+        try:
+            schedule = await asyncio.to_thread(self.twins.get, thing, path)
+        except (DittoError, OSError) as exc:  # a fresh twin has an empty schedule
+            logger.info("room %s: no schedule in its twin yet (%s)", thing, exc)
+            return {}
+        found: dict[str, Booking] = {}
+        for value in schedule if isinstance(schedule, list) else []:
+            try:
+                booking = Booking.from_twin(value)
+            except (KeyError, ValueError, TypeError) as exc:
+                logger.warning("room %s: a booking of its twin is unreadable: %r", thing, exc)
+                continue
+            found[booking.booking] = booking
         return found
 
     async def _write_points(self, room: _Room, bookings: dict[str, Booking]) -> bool:

@@ -336,3 +336,19 @@ async def test_bad_booking_data_is_logged_with_the_calendar_and_object_and_skipp
         assert room.calendar_url in skipped[0]
         assert "bad-count.ics" in skipped[0]
         assert "X-CITYTWIN-ATTENDEES 'mười' is not a whole number" in skipped[0]
+
+
+@pytest.mark.asyncio
+async def test_a_booking_deleted_while_the_sync_was_down_is_cancelled_when_it_is_back(
+    room: Room,
+) -> None:
+    async with room.follow() as sync:
+        await sync.poll_once()
+        room.put("giao-ban", vevent("giao-ban@eoffice", "20261207T090000", "20261207T100000"))
+        await sync.poll_once()
+    assert live(room.points()) != []
+    room.delete("giao-ban")  # while no sync runs
+    async with room.follow() as sync:
+        await sync.poll_once()
+    assert room.booking()["schedule"] == []
+    assert live(room.points()) == []
