@@ -49,6 +49,29 @@ class StatePaths:
         return self.influx_dir / "influxdb.conf"
 
     @property
+    def radicale_dir(self) -> Path:
+        """The embedded CalDAV server: config, users file, collections."""
+        return self.root / "radicale"
+
+    @property
+    def radicale_conf(self) -> Path:
+        return self.radicale_dir / "radicale.conf"
+
+    @property
+    def radicale_users(self) -> Path:
+        return self.radicale_dir / "users"
+
+    @property
+    def calendar_password(self) -> Path:
+        """The password of citytwin's CalDAV account on the embedded Radicale."""
+        return self.secrets / "calendar-password"
+
+    @property
+    def calendar_status(self) -> Path:
+        """The calendar sync's last verdict per room calendar, read by `citytwin status`."""
+        return self.run / "calendar-status.json"
+
+    @property
     def twins_db(self) -> Path:
         return self.root / "twins" / "twins.sqlite3"
 

@@ -35,3 +35,14 @@ async def http_ready(url: str, *, expect: int = 200, auth: tuple[str, str] | Non
         logger.debug("HTTP probe of %s failed: %s", url, exc)
         return False
     return response.status_code == expect
+
+
+async def caldav_ready(url: str, username: str, password: str) -> bool:
+    """True when the CalDAV server lists ``url`` (a calendar home) for this user."""
+    try:
+        async with httpx.AsyncClient(timeout=PROBE_TIMEOUT, auth=(username, password)) as client:
+            response = await client.request("PROPFIND", url, headers={"Depth": "0"})
+    except httpx.HTTPError as exc:
+        logger.debug("CalDAV probe of %s failed: %s", url, exc)
+        return False
+    return response.status_code == 207

@@ -25,6 +25,7 @@ from analytics.notify.settings import NotifySettings
 from analytics.service.settings import AnalyticsSettings
 from citytwin.open.settings import OpenDataSettings
 from grafana.settings import GrafanaSettings
+from ingest.calendar.settings import CalendarSettings
 from ingest.settings import IngestSettings
 from twins.settings import AccountName, TwinRole, TwinSettings
 from twins.validation import dotted, problems
@@ -261,6 +262,10 @@ class CitytwinSettings(BaseSettings):
         default_factory=OpenDataSettings,
         description="The public read-only API: NGSI-LD sensors, KPIs as open data, quotas.",
     )
+    calendar: CalendarSettings = Field(
+        default_factory=CalendarSettings,
+        description="The meeting rooms' calendars over CalDAV (embedded Radicale or external).",
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -323,6 +328,7 @@ class CitytwinSettings(BaseSettings):
             ("http.port", self.http.port, True),
             ("ingest.metrics_port", self.ingest.metrics_port, True),
             ("video.port", self.video.port, True),
+            ("calendar.port", self.calendar.port, self.calendar.embedded),
             ("analytics.health_port", self.analytics.health_port, self.analytics.health_port > 0),
         ):
             if not local:

@@ -1,10 +1,14 @@
 """The embedded stack: what ``citytwin up`` starts, in which order, and how it is checked.
 
     mosquitto ─┐
-    influxd  ──┼─> citytwin serve (HTTP app: twins, HTTP ingest, status, metrics)
+    influxd  ──┤
+    radicale ──┼─> citytwin serve (HTTP app: twins, HTTP ingest, status, metrics)
                ├─> citytwin ingest ──> citytwin simulate (when a scenario is given)
                ├─> citytwin video (camera hub, WHEP relay)
-               └─> citytwin analytics (rules, alerts, notifications, KPIs)
+               ├─> citytwin analytics (rules, alerts, notifications, KPIs)
+               └─> citytwin calendar (room bookings: CalDAV → twins, InfluxDB)
+
+Radicale runs only when no external CalDAV server is configured (``calendar.url``).
 
 Each is a child process of the supervisor with a config generated under the state dir.
 """
@@ -30,9 +34,11 @@ from citytwin.influx_setup import InfluxAccounts, prepare_influx
 from citytwin.influxd import write_influxd_config
 from citytwin.paths import StatePaths
 from citytwin.preflight import Program, busy_ports, find_program, missing_programs
-from citytwin.probes import http_ready, mqtt_ready
+from citytwin.probes import caldav_ready, http_ready, mqtt_ready
+from citytwin.radicale import radicale_argv, write_radicale_config
 from citytwin.settings import CitytwinSettings
 from citytwin.supervisor import ChildSpec
+from ingest.calendar.sync import CalendarConnection
 from ingest.metrics import METRICS_USER
 from twins.client import DittoClient
 
@@ -58,6 +64,8 @@ class Secrets:
     """Password of the embedded InfluxDB's admin (empty when InfluxDB is not embedded)."""
     video_token_key: str = ""
     """Key of the camera wall's viewer tokens, shared by ``serve`` and ``video``."""
+    calendar: str = ""
+    """Password of citytwin's CalDAV account (the embedded Radicale's, or the external's)."""
 
     def mqtt_login(self, username: str) -> tuple[str, str]:
         """``(username, password)`` of one broker account (password empty if unknown)."""
@@ -101,6 +109,31 @@ def load_secrets(settings: CitytwinSettings, paths: StatePaths, *, create: bool 
         video_token_key=_secret(
             settings.video.token_key.get_secret_value(), paths.video_token_key, create
         ),
+        calendar=calendar_password(settings, paths, create=create),
+    )
+
+
+def calendar_password(settings: CitytwinSettings, paths: StatePaths, *, create: bool) -> str:
+    """The CalDAV password: given, from ``calendar.password_file``, or (embedded Radicale)
+    generated once into ``secrets/calendar-password``."""
+    calendar = settings.calendar
+    if calendar.password_file is not None:
+        return calendar.password_file.read_text(encoding="utf-8").strip()
+    configured = calendar.password.get_secret_value()
+    if configured or not calendar.embedded:
+        return configured
+    return _secret("", paths.calendar_password, create)
+
+
+def calendar_connection(settings: CitytwinSettings, secrets: Secrets) -> CalendarConnection:
+    """Where the room calendars are and how citytwin logs in there."""
+    calendar = settings.calendar
+    return CalendarConnection(
+        base_url=calendar.base_url(),
+        username=calendar.username,
+        password=secrets.calendar,
+        timeout=calendar.timeout,
+        create_calendars=calendar.create_calendars,
     )
 
 
@@ -253,6 +286,8 @@ def preflight(settings: CitytwinSettings) -> list[str]:
         ports.append(
             ("influx.url (its port + 2, InfluxDB's RPC)", "127.0.0.1", settings.influx.port + 2)
         )
+    if settings.calendar.embedded:
+        ports.append(("calendar.port", "127.0.0.1", settings.calendar.port))
     return missing_programs(programs) + busy_ports(ports)
 
 
@@ -291,6 +326,18 @@ def child_specs(
                 start_timeout=60.0,
             )
         )
+    calendar = settings.calendar
+    if calendar.embedded:
+        write_radicale_config(paths, calendar.port, calendar.username, secrets.calendar)
+        specs.append(
+            ChildSpec(
+                name="radicale",
+                argv=radicale_argv(paths),
+                health=partial(
+                    caldav_ready, calendar.base_url(), calendar.username, secrets.calendar
+                ),
+            )
+        )
     citytwin = [sys.executable, "-m", "citytwin"]
     specs.append(
         ChildSpec(
@@ -325,6 +372,10 @@ def child_specs(
             start_timeout=60.0,  # it replays InfluxDB before it calls itself ready
         )
     )
+    # last, and not waited for: its first round runs while `status` says "no sync round
+    # yet"; the status file is this run's from then on
+    paths.calendar_status.unlink(missing_ok=True)
+    specs.append(ChildSpec(name="calendar", argv=[*citytwin, "calendar"], health=_always_ready))
     if scenario is not None:
         specs.append(
             ChildSpec(

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
 
 from citytwin.accounts import ServiceRole
 from citytwin.paths import StatePaths
-from citytwin.probes import http_ready, mqtt_ready
+from citytwin.probes import caldav_ready, http_ready, mqtt_ready
 from citytwin.settings import CitytwinSettings
 from citytwin.stack import (
     Secrets,
@@ -18,6 +21,7 @@ from citytwin.stack import (
     mqtt_account,
     video_base_url,
 )
+from ingest.calendar.status import SyncStatus
 
 
 @dataclass(slots=True, frozen=True)
@@ -28,6 +32,8 @@ class ComponentStatus:
     endpoint: str
     healthy: bool
     pid: int | None
+    detail: str = ""
+    """Why it is not healthy, when the component says (e.g. a degraded calendar)."""
 
 
 def _pid(paths: StatePaths, name: str) -> int | None:
@@ -61,11 +67,37 @@ async def collect_status(settings: CitytwinSettings, secrets: Secrets) -> list[C
         ("video", video_base_url(settings)): http_ready(f"{video_base_url(settings)}/health"),
         ("analytics", analytics_health_url(settings)): http_ready(analytics_health_url(settings)),
     }
+    calendar = settings.calendar
+    if calendar.embedded:
+        checks[("radicale", calendar.base_url())] = caldav_ready(
+            calendar.base_url(), calendar.username, secrets.calendar
+        )
     results = await asyncio.gather(*checks.values())
-    return [
+    found = [
         ComponentStatus(name, endpoint, healthy, _pid(paths, name))
         for (name, endpoint), healthy in zip(checks, results, strict=True)
     ]
+    sync = calendar_component(paths.calendar_status, calendar.base_url())
+    return [
+        *found,
+        ComponentStatus(
+            sync.name, sync.endpoint, sync.healthy, _pid(paths, "calendar"), sync.detail
+        ),
+    ]
+
+
+def calendar_component(status_path: Path, endpoint: str = "") -> ComponentStatus:
+    """The calendar sync as its last round saw the room calendars: degraded, with the
+    reason of each, while one cannot be read."""
+    try:
+        status = SyncStatus.read(status_path)
+    except (OSError, ValidationError):
+        return ComponentStatus("calendar", endpoint, False, None, "no sync round yet")
+    degraded = status.degraded
+    detail = "; ".join(
+        f"{thing}: degraded: {room.reason or room.state.value}" for thing, room in degraded.items()
+    )
+    return ComponentStatus("calendar", endpoint or status.base_url, not degraded, None, detail)
 
 
 def status_as_json(statuses: list[ComponentStatus]) -> dict[str, object]:

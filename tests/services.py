@@ -411,3 +411,32 @@ async def wait_until(condition: Callable[[], bool], within: float = 20.0) -> Non
     async with asyncio.timeout(within):
         while not condition():  # noqa: ASYNC110 - nothing to await but the condition itself
             await asyncio.sleep(0.02)
+
+
+@dataclass
+class Radicale:
+    """A real Radicale configured as ``citytwin up`` does it (htpasswd, owner-only rights,
+    filesystem storage), which a test can stop and start again on the same port."""
+
+    paths: StatePaths
+    port: int
+    managed: ManagedProcess
+    username: str
+    password: str
+
+    @property
+    def home(self) -> str:
+        """The calendar home of the account: ``{home}{calendar}/`` is one calendar."""
+        return f"http://127.0.0.1:{self.port}/{self.username}/"
+
+
+def start_radicale(root: Path, username: str = "citytwin") -> Radicale:
+    from citytwin.radicale import radicale_argv, write_radicale_config
+
+    paths = StatePaths(root)
+    port = free_port()
+    password = new_secret()
+    write_radicale_config(paths, port, username, password)
+    managed = ManagedProcess("radicale", radicale_argv(paths), port, root / "radicale.log")
+    managed.start()
+    return Radicale(paths, port, managed, username, password)

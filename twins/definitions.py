@@ -42,6 +42,8 @@ class Writer(StrEnum):
     """Computed over time by analytics; stays at its initial value until analytics runs."""
     VIDEO = "video"
     """Measured by the video hub from the streams it pulls (`video/health.py`, `presence.py`)."""
+    CALENDAR = "calendar"
+    """From the room's calendar over CalDAV (`citytwin calendar`, `ingest/calendar/`)."""
     NOBODY = "nobody"
     """Declared for devices that will report it; no contract v1 message carries it."""
 
@@ -261,7 +263,27 @@ KIND_FEATURES: Mapping[DeviceKind, tuple[FeatureDefinition, ...]] = {
                     "`{booking, title, attendees}` of `booking_started`; null after"
                     " `booking_ended`",
                 ),
-                _P("next", None, "the next booking of the room's calendar", Writer.NOBODY),
+                _P(
+                    "schedule",
+                    [],
+                    "the bookings of the room's calendar from today − N to today + N days,"
+                    " by start: `{booking, title, start, end, organiserUnit, attendees,"
+                    " paperless}`",
+                    Writer.CALENDAR,
+                ),
+                _P(
+                    "next",
+                    None,
+                    "the next booking of the room's calendar (as in `schedule`)",
+                    Writer.CALENDAR,
+                ),
+                _P(
+                    "calendar",
+                    None,
+                    "`{url, state, reason, syncedAt}` of the room's calendar; state `degraded`"
+                    " while it cannot be read (the schedule is then the last known)",
+                    Writer.CALENDAR,
+                ),
                 _P("paperless", True, "the `paperless` of `session_started`"),
                 _P("sessionOpen", False, "true from `session_started` to `session_ended`"),
             ),

@@ -96,6 +96,7 @@ async def load_day(
         "counter": f"SELECT * FROM counter_event WHERE {when}",
         "kiosk": f"SELECT * FROM kiosk_event WHERE {when}",
         "room": f"SELECT * FROM meeting_room_event WHERE {when}",
+        "bookings": f"SELECT * FROM booking WHERE cancelled = false AND {when}",
         "occupancy": (
             f"SELECT occupancy FROM meeting_room_telemetry WHERE {when} GROUP BY namespace, device"
         ),
@@ -165,6 +166,28 @@ def _service_centre(
         )
 
 
+_ANNOUNCED = {"booking_started", "booking_ended"}
+
+
+def _calendar_bookings(series: list[Series], until: float) -> dict[str, list[EventRow]]:
+    """The bookings the calendar sync wrote (``ingest/calendar``, measurement ``booking``)
+    as the ``booking_started``/``booking_ended`` rows a room's panel would have sent; a
+    room with any takes its bookings of the day from them alone."""
+    found: dict[str, list[EventRow]] = defaultdict(list)
+    for row in _events(series):
+        booking = row.text("booking")
+        end_ms = row.number("end_ms")
+        if booking is None or end_ms is None:
+            continue
+        fields: dict[str, object] = {"booking": booking, "title": row.text("title") or ""}
+        found[row.thing].append(EventRow(row.t, row.thing, row.site, row.sector,
+                                         "booking_started", fields))  # fmt: skip
+        if end_ms / 1000 <= until:
+            found[row.thing].append(EventRow(end_ms / 1000, row.thing, row.site, row.sector,
+                                             "booking_ended", {"booking": booking}))  # fmt: skip
+    return found
+
+
 def _rooms(
     inputs: DayInputs,
     registry: Registry,
@@ -173,8 +196,13 @@ def _rooms(
     settings: KpiSettings,
 ) -> None:
     events: dict[str, list[EventRow]] = defaultdict(list)
+    calendar = _calendar_bookings(answers["bookings"], inputs.end)
     for event in _events(answers["room"]):
+        if event.thing in calendar and event.type in _ANNOUNCED:
+            continue  # the room's calendar says what was booked, not its panel
         events[event.thing].append(event)
+    for thing, rows in calendar.items():
+        events[thing].extend(rows)
     samples: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for series in answers["occupancy"]:
         thing = _thing({}, series.tags)

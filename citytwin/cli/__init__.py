@@ -61,6 +61,7 @@ def load(
 def _register_optional() -> None:
     """Commands of the parts that have a CLI of their own."""
     from citytwin.cli.analytics import analytics
+    from citytwin.cli.calendar import calendar
     from citytwin.cli.grafana import grafana_app
     from citytwin.cli.report import report
     from citytwin.cli.simulate import simulate
@@ -71,6 +72,7 @@ def _register_optional() -> None:
     app.command("simulate")(simulate)
     app.command("video")(video)
     app.command("analytics")(analytics)
+    app.command("calendar")(calendar)
     app.add_typer(twins_app, name="twins", help="Read, search, watch, import and export twins.")
     app.add_typer(grafana_app, name="grafana")
 

@@ -189,7 +189,8 @@ def status(
         for item in statuses:
             word = text("healthy" if item.healthy else "unhealthy", language)
             pid = f" (pid {item.pid})" if item.pid else ""
-            typer.echo(f"{item.name:<12} {item.endpoint:<{width}}  {word}{pid}")
+            detail = f" — {item.detail}" if item.detail and not item.healthy else ""
+            typer.echo(f"{item.name:<12} {item.endpoint:<{width}}  {word}{pid}{detail}")
         down = [s.name for s in statuses if not s.healthy]
         typer.echo(
             text("some_unhealthy", language, names=", ".join(down))

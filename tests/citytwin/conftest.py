@@ -25,6 +25,7 @@ def stack_env(tmp_path: Path) -> dict[str, str]:
         "CITYTWIN_INGEST__METRICS_PORT": str(free_port()),
         "CITYTWIN_VIDEO__PORT": str(free_port()),
         "CITYTWIN_ANALYTICS__HEALTH_PORT": str(free_port()),
+        "CITYTWIN_CALENDAR__PORT": str(free_port()),
         "CITYTWIN_LANGUAGE": "en",
     }
 

@@ -17,10 +17,11 @@ def test_up_is_healthy_within_30s_and_ctrl_c_leaves_no_child(
     report = wait_healthy(stack_env, running_stack, tmp_path / "up.log")
     components = {c["name"]: c for c in report["components"]}
     assert set(components) == {
-        "mosquitto", "influxd", "serve", "twins", "ingest", "video", "analytics"
+        "mosquitto", "influxd", "radicale", "serve", "twins", "ingest", "calendar", "video",
+        "analytics",
     }  # fmt: skip
     pids = [c["pid"] for c in components.values() if c["pid"]]
-    assert len(pids) == 6  # twins is served by `serve`
+    assert len(pids) == 8  # twins is served by `serve`
     running_stack.send_signal(signal.SIGINT)
     assert running_stack.wait(30) == 0
     assert [pid for pid in pids if process_alive(pid)] == []
