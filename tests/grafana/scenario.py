@@ -216,7 +216,9 @@ def run_morning(broker: Broker, influx: Influx, tmp: Path) -> Morning:
             "influx_password": influx.password, "influx_database": database,
             "twins_url": None, "twins_username": "", "twins_password": "",
             "registry_path": str(registry_path), "spool_dir": str(tmp / "spool"),
-            "settings": {"session_expiry_seconds": 300, "batch_seconds": 0.05},
+            "settings": {
+                "session_expiry_seconds": 300, "batch_seconds": 0.05, "platform_seconds": 1.0,
+            },
         },
         tmp,
     )  # fmt: skip
