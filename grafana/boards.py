@@ -970,7 +970,8 @@ def _ingest_panels() -> list[Panel]:
 
 
 def _broker_panels() -> list[Panel]:
-    """The broker's $SYS figures as ingest reported them (source=broker)."""
+    """The broker's $SYS figures as ingest reported them (source=broker), and the analytics
+    processes' own (source=analytics)."""
     clients = Panel(
         "timeseries",
         "Kết nối tới broker",
@@ -1000,7 +1001,24 @@ def _broker_panels() -> list[Panel]:
         unit="suffix: tin/s",
         options=dict(SERIES),
     )
-    return [clients, traffic]
+    analytics = Panel(
+        "timeseries",
+        "Phân tích: sự kiện và tín hiệu",
+        "Events the analytics processes took from ingest and signals their rules raised, per"
+        " second (platform, source=analytics).",
+        [
+            influx(
+                f'SELECT sum("events"){PER_SECOND} AS "sự kiện",'
+                f' sum("signals"){PER_SECOND} AS "tín hiệu"'
+                f' FROM "{PLATFORM}" WHERE "source" = \'analytics\' AND $timeFilter'
+                " GROUP BY time($__interval) fill(none)",
+            )
+        ],
+        width=24,
+        unit="suffix: /s",
+        options=dict(SERIES),
+    )
+    return [clients, traffic, analytics]
 
 
 def all_boards(sites: list[SiteSpec], console_url: str, kpis: KpiSettings) -> list[Board]:

@@ -7,7 +7,7 @@ process taking ingest's events: its rules open and resolve alerts, its escalatio
 those nobody acknowledged (deadlines of a second here), an operator acknowledges and
 resolves through the alert store as the HTTP API does, and its KPI engine writes ``kpi``
 from InfluxDB — alert and KPI panels read what the live process wrote. Ingest writes its
-own health and the broker's figures (``platform``) every second. The camera hub's
+own health and the broker's figures (``platform``) every second, analytics its own. The camera hub's
 encoders write stream health and presence (``camera_stream``, ``camera_presence``) for
 the scenario's cameras. The 1-minute rollups are what the continuous query ingest
 creates writes every minute; the scenario's morning lies in the past, so its statement is
@@ -197,13 +197,16 @@ def run_morning(broker: Broker, influx: Influx, twins: TwinService, tmp: Path) -
             _wait_for_analytics(influx, database, [site, reception])
         except AssertionError as exc:
             raise AssertionError(f"{exc}\nanalytics log:\n{analytics.tail()}") from exc
-        not_closed = {where: len(_active(reader, where)) for where in (site, reception)}
     finally:
         if reader is not None:
             reader.close()
         analytics.stop()
         ingest.stop()
         asyncio.run(forget_statuses(broker, registry))
+    # the store once the process stopped (it exported its last transitions on the way out)
+    reader = StoreReader(tmp / "var")
+    not_closed = {where: len(_active(reader, where)) for where in (site, reception)}
+    reader.close()
     start, end = summary.sim_start.timestamp(), summary.sim_end.timestamp()
     _video(influx, database, registry, start, end)
     _rollup(influx, database, start, end)
@@ -243,7 +246,14 @@ def _analytics(
     """``citytwin analytics`` for the sites, escalating after a second, KPIs every second."""
     site = Site(sites[0], registry, registry_path, database)
     process = AnalyticsProcess.configured(
-        broker, influx, twins, site, tmp, _rules(tmp), "boards" + str(time.time_ns())[-6:]
+        broker,
+        influx,
+        twins,
+        site,
+        tmp,
+        _rules(tmp),
+        "boards" + str(time.time_ns())[-6:],
+        platform_seconds=1,
     )
     process.env["CITYTWIN_ANALYTICS__SITES"] = json.dumps(sites)
     process.env["CITYTWIN_KPIS__RECOMPUTE_SECONDS"] = "1"
