@@ -63,7 +63,12 @@ def test_ingest_reports_messages_dead_letters_and_the_broker_to_influxdb(
     )
     assert (latest["last"], latest["last_1"]) == (1, 0)
 
+    more = iter(range(100, 10_000))
+
     def broker_rates() -> list[dict[str, object]]:
+        # the device keeps publishing: a rate is what the broker received between two of
+        # its figures, 2 s apart here
+        device.send("telemetry", {"noise_dba": 40.0}, seq=next(more)).wait_for_publish(10)
         return influx_rows(
             influx,
             db,
