@@ -49,8 +49,16 @@ class Autosave:
         ]
 
 
+SYS_INTERVAL = 10
+"""Seconds between the broker's ``$SYS`` figures (ingest writes them to ``platform``)."""
+
+
 def mosquitto_config(
-    paths: StatePaths, host: str, port: int, autosave: Autosave | None = None
+    paths: StatePaths,
+    host: str,
+    port: int,
+    autosave: Autosave | None = None,
+    sys_interval: int = SYS_INTERVAL,
 ) -> str:
     """The text of ``mosquitto.conf`` for the embedded broker.
 
@@ -72,6 +80,7 @@ def mosquitto_config(
             f"max_queued_bytes {MAX_QUEUED_BYTES}",
             "max_inflight_messages 0",
             "max_packet_size 262144",
+            f"sys_interval {sys_interval}",
             # the broker runs as whoever runs citytwin, so it can read the 0600 files
             f"user {getpass.getuser()}",
             "log_dest stderr",
@@ -87,11 +96,15 @@ def mosquitto_config(
 
 
 def write_mosquitto_config(
-    paths: StatePaths, host: str, port: int, autosave: Autosave | None = None
+    paths: StatePaths,
+    host: str,
+    port: int,
+    autosave: Autosave | None = None,
+    sys_interval: int = SYS_INTERVAL,
 ) -> Path:
     """Write the broker config (and empty password/ACL files if none exist yet)."""
     (paths.mosquitto_dir / "data").mkdir(parents=True, exist_ok=True)
-    text = mosquitto_config(paths, host, port, autosave)
+    text = mosquitto_config(paths, host, port, autosave, sys_interval)
     paths.mosquitto_conf.write_text(text, encoding="utf-8")
     if not paths.password_file.exists():
         write_private(paths.password_file, "")

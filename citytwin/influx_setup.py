@@ -4,8 +4,10 @@
 InfluxDB 1.x lets the first ``CREATE USER … WITH ALL PRIVILEGES`` through without
 credentials, so the admin is created that way; then, as the admin, the ``citytwin`` user
 with ``ALL`` on the database only, the database, its retention policies and the rollup
-query. Ingest and the HTTP app then connect as ``citytwin``; the admin password is used
-for nothing else. Every step is idempotent, so the check runs again after a restart.
+query, and Grafana's ``grafana`` user with ``READ`` on the database only (a board's query
+can neither write nor drop anything). Ingest and the HTTP app then connect as
+``citytwin``; the admin password is used for nothing else. Every step is idempotent, so
+the check runs again after a restart.
 """
 
 from __future__ import annotations
@@ -24,12 +26,15 @@ NO_USER_YET = "create admin user first"
 
 @dataclass(slots=True, frozen=True)
 class InfluxAccounts:
-    """The two users of the embedded InfluxDB and what the citytwin user may use."""
+    """The users of the embedded InfluxDB and the database they may use."""
 
     url: str
     database: str
     admin: tuple[str, str]
     user: tuple[str, str]
+    """Writes and reads (``ALL`` on the database)."""
+    reader: tuple[str, str]
+    """Reads only (``READ`` on the database): Grafana's datasource."""
     raw_days: int
     rollup_days: int
 
@@ -55,7 +60,9 @@ async def prepare_influx(accounts: InfluxAccounts) -> bool:
         try:
             await _ensure_admin(accounts)
             await admin.setup(accounts.raw_days, accounts.rollup_days)
-            await _ensure_user(admin, user_name, user_password, accounts.database)
+            await _ensure_user(admin, user_name, user_password, accounts.database, "ALL")
+            reader_name, reader_password = accounts.reader
+            await _ensure_user(admin, reader_name, reader_password, accounts.database, "READ")
         except IngestError as exc:
             logger.warning("InfluxDB at %s is not set up yet: %s", accounts.url, exc)
             return False
@@ -79,8 +86,11 @@ async def _ensure_admin(accounts: InfluxAccounts) -> None:
         logger.info("created InfluxDB admin user %r", name)
 
 
-async def _ensure_user(admin: InfluxV1Client, name: str, password: str, database: str) -> None:
-    """The citytwin user, with the password of the state dir and ALL on one database."""
+async def _ensure_user(
+    admin: InfluxV1Client, name: str, password: str, database: str, privilege: str
+) -> None:
+    """A user with the password of the state dir and ``privilege`` (ALL, READ) on one
+    database; a privilege granted before on that database is replaced, not added to."""
     try:
         await admin.query(f"CREATE USER {_identifier(name)} WITH PASSWORD {_literal(password)}")
         logger.info("created InfluxDB user %r", name)
@@ -88,4 +98,6 @@ async def _ensure_user(admin: InfluxV1Client, name: str, password: str, database
         if "user already exists" not in str(exc):
             raise
         await admin.query(f"SET PASSWORD FOR {_identifier(name)} = {_literal(password)}")
-    await admin.query(f"GRANT ALL ON {_identifier(database)} TO {_identifier(name)}")
+    if privilege != "ALL":
+        await admin.query(f"REVOKE ALL ON {_identifier(database)} FROM {_identifier(name)}")
+    await admin.query(f"GRANT {privilege} ON {_identifier(database)} TO {_identifier(name)}")

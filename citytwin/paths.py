@@ -99,6 +99,16 @@ class StatePaths:
         return self.secrets / "influx-citytwin-password"
 
     @property
+    def grafana_provisioning(self) -> Path:
+        """Grafana's provisioning (datasources, dashboards) for the embedded stack."""
+        return self.root / "grafana" / "provisioning"
+
+    @property
+    def influx_grafana_password(self) -> Path:
+        """The password of the embedded InfluxDB's read-only user of Grafana's datasource."""
+        return self.secrets / "influx-grafana-password"
+
+    @property
     def twins_password(self) -> Path:
         return self.secrets / "twins-password"
 

@@ -29,7 +29,7 @@ from citytwin.accounts import (
     role_acl,
 )
 from citytwin.broker import Autosave, write_mosquitto_config
-from citytwin.credentials import stored_secret
+from citytwin.credentials import stored_secret, write_private
 from citytwin.influx_setup import InfluxAccounts, prepare_influx
 from citytwin.influxd import write_influxd_config
 from citytwin.paths import StatePaths
@@ -38,6 +38,7 @@ from citytwin.probes import caldav_ready, http_ready, mqtt_ready
 from citytwin.radicale import radicale_argv, write_radicale_config
 from citytwin.settings import CitytwinSettings
 from citytwin.supervisor import ChildSpec
+from grafana.local import LocalInflux, write_provisioning
 from ingest.calendar.sync import CalendarConnection
 from ingest.metrics import METRICS_USER
 from twins.client import DittoClient
@@ -62,6 +63,8 @@ class Secrets:
     """Password of the InfluxDB user citytwin writes as (empty: no InfluxDB auth)."""
     influx_admin: str = ""
     """Password of the embedded InfluxDB's admin (empty when InfluxDB is not embedded)."""
+    influx_grafana: str = ""
+    """Password of Grafana's read-only InfluxDB user (``grafana.influx_username``)."""
     video_token_key: str = ""
     """Key of the camera wall's viewer tokens, shared by ``serve`` and ``video``."""
     calendar: str = ""
@@ -106,6 +109,7 @@ def load_secrets(settings: CitytwinSettings, paths: StatePaths, *, create: bool 
             if embedded
             else ""
         ),
+        influx_grafana=_grafana_secret(settings, paths, create),
         video_token_key=_secret(
             settings.video.token_key.get_secret_value(), paths.video_token_key, create
         ),
@@ -188,8 +192,49 @@ def embedded_influx_accounts(settings: CitytwinSettings, secrets: Secrets) -> In
         database=influx.database,
         admin=(EMBEDDED_INFLUX_ADMIN, secrets.influx_admin),
         user=(influx_username(settings), secrets.influx),
+        reader=(settings.grafana.influx_username, secrets.influx_grafana),
         raw_days=influx.raw_retention_days,
         rollup_days=influx.rollup_retention_days,
+    )
+
+
+def grafana_influx_password(settings: CitytwinSettings, paths: StatePaths, *, create: bool) -> str:
+    """The password of Grafana's read-only InfluxDB user: ``grafana.influx_password`` when
+    set, else — with the embedded InfluxDB, which citytwin creates the user in — the one
+    generated in the state dir (``""`` for an InfluxDB of someone else's without it)."""
+    configured = settings.grafana.influx_password.get_secret_value()
+    if configured or not settings.influx.embedded:
+        return configured
+    return _secret("", paths.influx_grafana_password, create)
+
+
+def _grafana_secret(settings: CitytwinSettings, paths: StatePaths, create: bool) -> str:
+    """As ``grafana_influx_password``, but ``""`` when a state dir of an older ``up`` has
+    none yet: only ``up`` (which creates it) and ``grafana push`` (which asks) use it."""
+    try:
+        return grafana_influx_password(settings, paths, create=create)
+    except FileNotFoundError:
+        return ""
+
+
+def write_grafana_provisioning(
+    settings: CitytwinSettings, paths: StatePaths, secrets: Secrets
+) -> list[Path]:
+    """Grafana's datasources and boards for the embedded InfluxDB (``var/grafana/
+    provisioning``), read as ``grafana.influx_username``, whose password the state dir
+    keeps (also when the settings give it: the datasource names the file)."""
+    secret = paths.influx_grafana_password
+    if not secret.exists() or secret.read_text(encoding="utf-8").strip() != secrets.influx_grafana:
+        write_private(secret, secrets.influx_grafana + "\n")
+    influx = settings.influx
+    return write_provisioning(
+        paths.grafana_provisioning,
+        LocalInflux(
+            str(settings.grafana.influx_url or influx.url).rstrip("/"),
+            influx.database,
+            settings.grafana.influx_username,
+            secret,
+        ),
     )
 
 
@@ -318,6 +363,7 @@ def child_specs(
         )
     if settings.influx.embedded:
         conf = write_influxd_config(paths, settings.influx.port)
+        write_grafana_provisioning(settings, paths, secrets)
         specs.append(
             ChildSpec(
                 name="influxd",

@@ -803,6 +803,7 @@ def alerts(sites: list[SiteSpec]) -> Board:
     )
 
 
+PLATFORM = "platform"
 DEVICE_MEASUREMENTS = "/^(counter|kiosk|camera|sensor|meeting_room)_(telemetry|event|state)$/"
 
 
@@ -857,33 +858,167 @@ def platform(sites: list[SiteSpec]) -> Board:
     metrics = Panel(
         "text",
         "Chỉ số của ingest",
-        "Dead letters, spool, lag and broker health are Prometheus metrics of ingest,"
-        " not InfluxDB points.",
+        "Where the figures of this board come from, and what stays in Prometheus only.",
         width=24,
-        height=6,
+        height=5,
         options={
             "mode": "markdown",
             "content": (
-                "Thư chết theo lý do, hàng đợi đĩa (spool), độ trễ và kết nối broker là chỉ"
-                " số Prometheus của ingest tại `/metrics`:\n\n"
-                "| chỉ số | ý nghĩa |\n|---|---|\n"
-                "| `citytwin_ingest_deadletters_total{reason}` | thư chết theo lý do |\n"
-                "| `citytwin_ingest_spool_bytes` | byte chờ trong spool |\n"
-                "| `citytwin_ingest_lag_seconds` | độ trễ nhận → xác nhận |\n"
-                "| `citytwin_ingest_mqtt_connected` | kết nối broker |\n\n"
-                "Thêm một nguồn dữ liệu Prometheus thu thập `/metrics` để vẽ chúng."
+                "Ingest ghi sức khỏe của chính nó và số liệu `$SYS` của broker vào"
+                " measurement `platform` mỗi 10 giây (docs/ingest.md). Chỉ số theo từng"
+                " thiết bị (thư chết, tin trùng, tin mất) vẫn ở `/metrics` của ingest"
+                " (Prometheus)."
             ),
         },
     )
     return Board(
         "citytwin-platform",
         "Sức khỏe nền tảng",
-        "Ingest as InfluxDB sees it: points stored, duplicates and gaps, stale devices.",
+        "Ingest and the broker: messages taken, lag, dead letters by reason, spool and broker"
+        " figures (measurement platform), points stored, duplicates and gaps, stale devices.",
         "Nền tảng",
-        [rate, sequence, states, metrics],
+        [*_ingest_panels(), *_broker_panels(), rate, sequence, states, metrics],
         variables(sites, DEVICE_KINDS),
         tags=["platform"],
     )
+
+
+INGEST = f'FROM "{PLATFORM}" WHERE "source" = \'ingest\' AND $timeFilter'
+BROKER = f'FROM "{PLATFORM}" WHERE "source" = \'broker\' AND $timeFilter'
+PER_SECOND = " * 1000 / $__interval_ms"
+
+
+def _ingest_panels() -> list[Panel]:
+    """Ingest's own health (measurement platform, source=ingest)."""
+    connected = Panel(
+        "stat",
+        "Ingest kết nối broker",
+        "Whether each ingest worker was connected to the broker at its last report"
+        " (platform.mqtt_connected).",
+        [influx(f'SELECT last("mqtt_connected") {INGEST} GROUP BY "worker"', alias="$tag_worker")],
+        width=6,
+        height=6,
+        mappings=ONLINE_MAPPING,
+        limits=thresholds((None, "red"), (1, "green")),
+        options={**STAT, "colorMode": "background"},
+    )
+    taken = Panel(
+        "timeseries",
+        "Tin nhắn ingest nhận",
+        "Messages received, accepted and points stored per second, all workers together"
+        " (platform.messages, accepted, points_written: counts per report).",
+        [
+            influx(
+                f'SELECT sum("messages"){PER_SECOND} AS "nhận",'
+                f' sum("accepted"){PER_SECOND} AS "hợp lệ",'
+                f' sum("points_written"){PER_SECOND} AS "điểm đã ghi"'
+                f" {INGEST} GROUP BY time($__interval) fill(none)",
+            )
+        ],
+        width=18,
+        height=6,
+        unit="suffix: tin/s",
+        options=dict(SERIES),
+    )
+    lag = Panel(
+        "timeseries",
+        "Độ trễ ingest",
+        "Mean time from receiving a batch's first message to its acknowledgement"
+        " (platform.lag_seconds), by worker.",
+        [
+            influx(
+                f'SELECT mean("lag_seconds") {INGEST} GROUP BY time($__interval), "worker"'
+                " fill(none)",
+                alias="$tag_worker",
+            )
+        ],
+        unit="s",
+        options=dict(SERIES),
+    )
+    deadletters = Panel(
+        "timeseries",
+        "Thư chết theo lý do",
+        "Messages refused per interval, by reason (platform.deadletters of the points with"
+        " a reason tag; docs/ingest.md lists the reasons).",
+        [
+            influx(
+                f'SELECT sum("deadletters") {INGEST} AND "reason" =~ /./'
+                ' GROUP BY time($__interval), "reason" fill(none)',
+                alias="$tag_reason",
+            )
+        ],
+        unit="suffix: tin",
+        custom={"drawStyle": "bars", "fillOpacity": 60},
+        options=dict(SERIES),
+    )
+    spool = Panel(
+        "timeseries",
+        "Hàng đợi đĩa (spool)",
+        "Bytes waiting in each worker's disk spool while InfluxDB refuses or is away"
+        " (platform.spool_bytes).",
+        [
+            influx(
+                f'SELECT max("spool_bytes") {INGEST} GROUP BY time($__interval), "worker"'
+                " fill(none)",
+                alias="$tag_worker",
+            )
+        ],
+        unit="bytes",
+        options=dict(SERIES),
+    )
+    return [connected, taken, lag, deadletters, spool]
+
+
+def _broker_panels() -> list[Panel]:
+    """The broker's $SYS figures as ingest reported them (source=broker), and the analytics
+    processes' own (source=analytics)."""
+    clients = Panel(
+        "timeseries",
+        "Kết nối tới broker",
+        "Clients connected to the broker (devices and services; $SYS clients/connected).",
+        [
+            influx(
+                f'SELECT max("clients_connected") AS "kết nối" {BROKER}'
+                " GROUP BY time($__interval) fill(none)",
+            )
+        ],
+        unit="suffix: máy khách",
+        options=dict(SERIES),
+    )
+    traffic = Panel(
+        "timeseries",
+        "Tin nhắn qua broker",
+        "PUBLISH messages received, sent and dropped by the broker per second ($SYS"
+        " publish/messages/*); dropped ones are queues or in-flight windows that were full.",
+        [
+            influx(
+                'SELECT mean("messages_received_per_s") AS "nhận",'
+                ' mean("messages_sent_per_s") AS "gửi",'
+                ' mean("messages_dropped_per_s") AS "bị bỏ"'
+                f" {BROKER} GROUP BY time($__interval) fill(none)",
+            )
+        ],
+        unit="suffix: tin/s",
+        options=dict(SERIES),
+    )
+    analytics = Panel(
+        "timeseries",
+        "Phân tích: sự kiện và tín hiệu",
+        "Events the analytics processes took from ingest and signals their rules raised, per"
+        " second (platform, source=analytics).",
+        [
+            influx(
+                f'SELECT sum("events"){PER_SECOND} AS "sự kiện",'
+                f' sum("signals"){PER_SECOND} AS "tín hiệu"'
+                f' FROM "{PLATFORM}" WHERE "source" = \'analytics\' AND $timeFilter'
+                " GROUP BY time($__interval) fill(none)",
+            )
+        ],
+        width=24,
+        unit="suffix: /s",
+        options=dict(SERIES),
+    )
+    return [clients, traffic, analytics]
 
 
 def all_boards(sites: list[SiteSpec], console_url: str, kpis: KpiSettings) -> list[Board]:

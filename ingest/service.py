@@ -27,6 +27,7 @@ from ingest.influx import InfluxV1Client
 from ingest.metrics import IngestMetrics, serve_metrics
 from ingest.mqtt import MqttSession
 from ingest.pipeline import Batch, Pipeline
+from ingest.platform import BROKER_TOPICS, SYS_PREFIX, PlatformReport
 from ingest.registry_file import RegistryFile
 from ingest.runtime import IngestRuntime
 from ingest.spool import DiskSpool
@@ -52,12 +53,13 @@ EVENT_MESSAGE_BYTES = 128 * 1024
 
 
 def subscriptions(group: str | None) -> list[str]:
-    """The topic filters ingest subscribes to (one per device channel, so that nothing
-    under ``citytwin/$platform`` — dead letters, events — comes back)."""
+    """The topic filters ingest subscribes to: one per device channel (so that nothing
+    under ``citytwin/$platform`` — dead letters, events — comes back), and the broker's
+    ``$SYS`` figures of the platform board (never shared: every worker sees them)."""
     filters = [f"{ROOT}/+/+/{channel.value}" for channel in INGESTED_CHANNELS]
     if group:
-        return [f"$share/{group}/{topic}" for topic in filters]
-    return filters
+        filters = [f"$share/{group}/{topic}" for topic in filters]
+    return [*filters, *BROKER_TOPICS]
 
 
 class IngestService:
@@ -139,6 +141,7 @@ class IngestService:
                 registry_file=registry_file,
             )
             queue: asyncio.Queue[Batch] = asyncio.Queue(maxsize=settings.max_batches_in_flight)
+            report = PlatformReport(self.metrics, runtime.mqtt_username, clock=time.time)
 
             async def take_and_put() -> None:
                 batch, self._batch = self._batch, Batch(time.monotonic())
@@ -153,6 +156,10 @@ class IngestService:
                 size = settings.batch_size
                 async for received in session.batches():
                     for message in received:
+                        if message.topic.startswith(SYS_PREFIX):
+                            report.broker.observe(message.topic, message.payload, time.time())
+                            session.ack(message.generation, message.mid, message.qos)
+                            continue
                         batch = self._batch
                         pipeline.handle(message.topic, message.payload, batch)
                         batch.acks.append((message.generation, message.mid, message.qos))
@@ -194,6 +201,15 @@ class IngestService:
                     if registry is not None:
                         pipeline.use_registry(registry)
 
+            async def report_platform() -> None:
+                await database_ready.wait()
+                while True:
+                    await asyncio.sleep(settings.platform_seconds)
+                    self.metrics.mqtt_connected.set(1 if session.connected.is_set() else 0)
+                    lines = report.lines()
+                    self._batch.lines.extend(lines)
+                    self._batch.messages += 1
+
             async def prepare_database() -> None:
                 if not runtime.manage_database:
                     database_ready.set()
@@ -227,6 +243,7 @@ class IngestService:
                 start("write", write)
                 start("replay", writer.replay)
                 start("watch", watch)
+                start("platform", report_platform)
                 if twins is not None:
                     start("twins", twins.run)
                 await session.wait_subscribed(within=3600)

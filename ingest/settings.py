@@ -131,6 +131,12 @@ class IngestSettings(BaseModel):
     stale_check_seconds: float = Field(
         default=5.0, gt=0, description="How often silent devices are looked for."
     )
+    platform_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="How often ingest writes its own health and the broker's $SYS figures"
+        " to InfluxDB (measurement `platform`, docs/ingest.md).",
+    )
     metrics_host: str = Field(
         default="127.0.0.1",
         description="Address of /metrics (its labels name devices: another address than"

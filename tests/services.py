@@ -269,10 +269,12 @@ def _connack(client: mqtt.Client) -> int:
     return codes[0] if codes else -1
 
 
-def start_broker(root: Path, autosave: Autosave | None = None) -> Broker:
+def start_broker(root: Path, autosave: Autosave | None = None, sys_interval: int = 2) -> Broker:
+    """A broker as ``citytwin up`` configures it, but with its ``$SYS`` figures every
+    ``sys_interval`` seconds (10 in production), so ingest reports them within a test."""
     paths = StatePaths(root)
     port = free_port()
-    write_mosquitto_config(paths, "127.0.0.1", port, autosave)
+    write_mosquitto_config(paths, "127.0.0.1", port, autosave, sys_interval)
     provision(Registry(RegistrySpec()), paths, [])
     paths.run.mkdir(parents=True, exist_ok=True)
     managed = ManagedProcess(

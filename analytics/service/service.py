@@ -22,6 +22,7 @@ import signal
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,7 @@ from analytics.rules.ruleset import RuleSet
 from analytics.service.health import serve_health
 from analytics.service.notices import notice_of
 from analytics.service.pipeline import CommittedCheckpoint, SignalPipeline
+from analytics.service.platform import AnalyticsReport
 from analytics.service.runtime import AnalyticsRuntime
 from analytics.service.snapshots import HubRoutes, SnapshotTaker
 from analytics.service.stream_health import StreamHealthWatch
@@ -87,6 +89,7 @@ class AnalyticsService:
         self._streams: StreamHealthWatch | None = None
         self._snapshots: SnapshotTaker | None = None
         self._kpi_marks: list[float] = []
+        self._platform = AnalyticsReport(runtime.mqtt_username, clock)
         """Event times of transitions whose KPI windows wait for their InfluxDB points."""
         self.ready = asyncio.Event()
 
@@ -226,6 +229,10 @@ class AnalyticsService:
                         name="analytics-event-clock",
                     ),
                     group.create_task(self._ready_when_caught_up(feed), name="analytics-ready"),
+                    group.create_task(
+                        self._every(s.platform_seconds, partial(self._write_platform, writer)),
+                        name="analytics-platform",
+                    ),
                 ]
                 if s.hold_seconds is not None:  # the held inputs come out as time passes
                     tick = max(0.02, min(0.1, s.hold_seconds / 4))
@@ -245,6 +252,16 @@ class AnalyticsService:
                 except TimeoutError:
                     logger.warning("analytics stopped with notices undelivered (dead-lettered)")
                 notify.cancel()
+
+    async def _write_platform(self, writer: InfluxPointWriter) -> None:
+        """One ``platform`` point of this process's health (analytics/service/platform.py)."""
+        if self._feed is not None and self._pipeline is not None:
+            pipeline = self._pipeline
+            line = self._platform.line(
+                self._feed.stats, pipeline.stats, self.notices, pipeline.committed_ms
+            )
+            if line is not None:
+                await writer.write([line])
 
     async def _ready_when_caught_up(self, feed: EventFeed) -> None:
         await feed.caught_up.wait()

@@ -95,6 +95,13 @@ class AnalyticsSettings(BaseModel):
     escalation_seconds: float = Field(
         default=5.0, gt=0, le=3600, description="How often overdue alerts are escalated."
     )
+    platform_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=3600,
+        description="How often the process writes its own health to InfluxDB (measurement"
+        " `platform`: events, signals, notices, event-time lag).",
+    )
     export_seconds: float = Field(
         default=1.0,
         gt=0,

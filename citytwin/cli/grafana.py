@@ -10,7 +10,7 @@ import typer
 
 from citytwin.paths import StatePaths
 from citytwin.settings import CitytwinSettings
-from citytwin.stack import influx_username, load_secrets
+from citytwin.stack import grafana_influx_password, influx_username, load_secrets
 from grafana.build import DASHBOARDS, boards, registry_sites, scenario_sites, write_boards
 from grafana.errors import GrafanaError
 from grafana.preview import preview_board
@@ -61,11 +61,21 @@ def push(
     if not key:
         typer.echo("a token is needed: --token or grafana.token", err=True)
         raise typer.Exit(2)
+    try:
+        # the read-only user `citytwin up` created in the embedded InfluxDB, unless given
+        password = grafana_influx_password(settings, StatePaths(settings.state_dir), create=False)
+    except FileNotFoundError as exc:
+        typer.echo(
+            f"no password of InfluxDB user {grafana.influx_username!r} in {exc.filename}:"
+            " run `citytwin up` once, or set grafana.influx_password",
+            err=True,
+        )
+        raise typer.Exit(2) from None
     source = InfluxSource(
         str(grafana.influx_url or settings.influx.url).rstrip("/"),
         settings.influx.database,
         grafana.influx_username,
-        grafana.influx_password.get_secret_value(),
+        password,
     )
     target = (url or str(grafana.url)).rstrip("/")
     try:

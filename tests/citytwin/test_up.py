@@ -7,6 +7,9 @@ import subprocess
 import time
 from pathlib import Path
 
+import httpx
+import yaml
+
 from tests.citytwin.running import STARTUP_LIMIT, citytwin, wait_healthy
 from tests.services import process_alive
 
@@ -22,10 +25,32 @@ def test_up_is_healthy_within_30s_and_ctrl_c_leaves_no_child(
     }  # fmt: skip
     pids = [c["pid"] for c in components.values() if c["pid"]]
     assert len(pids) == 8  # twins is served by `serve`
+    grafana_reads_and_cannot_write(stack_env)
     running_stack.send_signal(signal.SIGINT)
     assert running_stack.wait(30) == 0
     assert [pid for pid in pids if process_alive(pid)] == []
     assert "citytwin stopped." in (tmp_path / "up.log").read_text()
+
+
+def grafana_reads_and_cannot_write(env: dict[str, str]) -> None:
+    """The datasource `up` provisioned for Grafana logs in to the embedded InfluxDB as its
+    read-only user: it may query the database ingest writes to and write nothing."""
+    state = Path(env["CITYTWIN_STATE_DIR"])
+    text = (state / "grafana" / "provisioning" / "datasources" / "citytwin.yml").read_text()
+    source = yaml.safe_load(text)["datasources"][0]
+    secret = Path(source["secureJsonData"]["password"].removeprefix("$__file{").rstrip("}"))
+    login = (source["user"], secret.read_text().strip())
+    assert source["url"] == env["CITYTWIN_INFLUX__URL"]
+    database = source["jsonData"]["dbName"]
+    read = httpx.post(
+        f"{source['url']}/query", data={"db": database, "q": "SHOW MEASUREMENTS"}, auth=login
+    )
+    assert read.status_code == 200
+    assert "error" not in read.json()["results"][0]
+    written = httpx.post(
+        f"{source['url']}/write", params={"db": database}, content=b"x v=1", auth=login
+    )
+    assert written.status_code == 403
 
 
 def test_a_second_up_on_the_same_ports_names_the_busy_port(

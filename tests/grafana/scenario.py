@@ -1,18 +1,24 @@
 """A short simulated morning in InfluxDB, as the boards' queries find it in production.
 
 The smoke scenario (one service centre with every device kind, given a district and
-coordinates here) runs at high speed through the real broker and ingest into the real
-InfluxDB. What other processes write is written through their own code: the KPI engine
-recomputes the day from InfluxDB (``kpi``), alert transitions go through the alert
-points' encoder and writer (``alert``), and the camera hub's encoders write stream health
-and presence (``camera_stream``, ``camera_presence``) for the scenario's cameras. The
-1-minute rollups are what the continuous query ingest creates writes every minute; the
-scenario's morning lies in the past, so its statement is run once over that range.
+coordinates here, and a citizen-reception room beside it) runs at high speed through the
+real broker and ingest into the real InfluxDB, with the real ``citytwin analytics``
+process taking ingest's events: its rules open and resolve alerts, its escalation raises
+those nobody acknowledged (deadlines of a second here), an operator acknowledges and
+resolves through the alert store as the HTTP API does, and its KPI engine writes ``kpi``
+from InfluxDB — alert and KPI panels read what the live process wrote. Ingest writes its
+own health and the broker's figures (``platform``) every second, analytics its own. The camera hub's
+encoders write stream health and presence (``camera_stream``, ``camera_presence``) for
+the scenario's cameras. The 1-minute rollups are what the continuous query ingest
+creates writes every minute; the scenario's morning lies in the past, so its statement is
+run once over that range.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,17 +27,19 @@ from typing import Any
 
 import yaml
 
+from analytics.alerts.errors import IllegalTransitionError
 from analytics.alerts.export import InfluxPointWriter
-from analytics.alerts.points import AlertPoint
-from analytics.kpis.engine import KpiEngine
-from analytics.kpis.influx import KpiInflux
-from analytics.kpis.settings import KpiSettings, OfficeCalendar
+from analytics.alerts.model import AlertState
+from analytics.alerts.records import Alert
 from analytics.kpis.windows import PROVINCE_TZ, day_bounds, local_day
 from analytics.presence.camera import SampleResult, ZoneReading
+from analytics.rules.ruleset import DEFAULTS
 from citytwin.accounts import ServiceRole
 from simulators.runner import run_scenario
 from simulators.scenario import Scenario, load_scenario, scenario_path
-from tests.ingest.support import IngestProcess
+from tests.analytics.service.support import AnalyticsProcess, StoreReader
+from tests.ingest.conftest import Site, TwinService
+from tests.ingest.support import IngestProcess, create_twins, wait_until
 from tests.services import Broker, Influx
 from tests.simulators.conftest import forget_statuses, provision
 from twins.kinds import DeviceKind
@@ -58,6 +66,8 @@ class Morning:
     registry: Registry
     from_ms: int
     to_ms: int
+    not_closed: dict[str, int]
+    """Alerts of each site the live process left open or acknowledged, by its store."""
 
 
 def reception_of(site: str) -> str:
@@ -80,6 +90,7 @@ def _scenario(tmp: Path, site: str) -> Scenario:
     absent = (
         f'  - {{what: officer_absent, device: "{reception_of(site)}:counter-01",'
         ' at: "08:10", until: "08:30"}\n'
+        f'  - {{what: device_dies, device: "{reception_of(site)}:env-01", at: "10:30"}}\n'
     )
     text = text.replace("incidents:\n", reception + "incidents:\n" + absent)
     text = text.replace("fault_profiles:\n", "fault_profiles:\n  gentle: {replayed_seq: 0.02}\n")
@@ -105,58 +116,6 @@ def _wait_until_stored(influx: Influx, database: str, sent: int) -> None:
             return
         last = stored
         time.sleep(0.5)
-
-
-def _alert_points(site: str, reception: str, start: float) -> list[str]:
-    """An officer absence acknowledged and resolved, an intrusion escalated then resolved
-    as a false alarm, a flood alert still open; at the reception room an officer absence,
-    escalated, acknowledged and resolved."""
-    lines = []
-    history = 0
-
-    def point(alert: str, rule: str, device: str, severity: str, state: str,
-              opened: float, at: float, level: int = 0, false_alarm: bool = False,
-              where: str = site) -> None:  # fmt: skip
-        nonlocal history
-        history += 1
-        seconds = int(at)
-        lines.append(
-            AlertPoint(
-                history_id=history, alert_id=alert, key=f"{rule}|{where}:{device}|",
-                rule_type=rule, severity=severity, site=where,
-                sector="public_administration" if where == site else "citizen_reception",
-                device=device, state=state, opened_at=opened, false_alarm=false_alarm,
-                escalation_level=level, time_ns=seconds * 1_000_000_000 + history,
-            ).line()
-        )  # fmt: skip
-
-    absence, intrusion, flood = start + 1200, start + 300, start + 600
-    point("a1", "officer_absence", "counter-01", "warning", "open", absence, absence)
-    point("a1", "officer_absence", "counter-01", "warning", "acknowledged", absence, absence + 240)
-    point("a1", "officer_absence", "counter-01", "warning", "resolved", absence, absence + 900)
-    point("a2", "intrusion", "cam-gate-01", "major", "open", intrusion, intrusion)
-    point("a2", "intrusion", "cam-gate-01", "critical", "escalated", intrusion, intrusion + 600, 1)
-    point(
-        "a2", "intrusion", "cam-gate-01", "critical", "acknowledged", intrusion, intrusion + 700, 1
-    )
-    point(
-        "a2",
-        "intrusion",
-        "cam-gate-01",
-        "critical",
-        "resolved",
-        intrusion,
-        intrusion + 1500,
-        1,
-        True,
-    )
-    point("a3", "water_level", "flood-01", "major", "open", flood, flood)
-    away = start + 3000
-    for state, after, level in (("open", 0, 0), ("escalated", 600, 1), ("acknowledged", 660, 1),
-                                ("resolved", 1800, 1)):  # fmt: skip
-        point("a4", "officer_absence", "counter-01", "major" if level else "warning", state,
-              away, away + after, level, where=reception)  # fmt: skip
-    return lines
 
 
 def _video_points(registry: Registry, start: float, end: float) -> list[str]:
@@ -185,19 +144,10 @@ def _video_points(registry: Registry, start: float, end: float) -> list[str]:
     return lines
 
 
-def _settings(scenario: Scenario) -> KpiSettings:
-    office = scenario.office
-    return KpiSettings(
-        office=OfficeCalendar(
-            days=tuple(office.days), opens=office.opens, lunch_starts=office.lunch_starts,
-            lunch_ends=office.lunch_ends, closes=office.closes,
-        )
-    )  # fmt: skip
-
-
-def run_morning(broker: Broker, influx: Influx, tmp: Path) -> Morning:
+def run_morning(broker: Broker, influx: Influx, twins: TwinService, tmp: Path) -> Morning:
     database = "boards" + str(time.time_ns())[-10:]
     site = "boards.hcc"
+    reception = reception_of(site)
     scenario = _scenario(tmp, site)
     registry = Registry(scenario.registry_spec())
     credentials = provision(broker, scenario)
@@ -206,6 +156,8 @@ def run_morning(broker: Broker, influx: Influx, tmp: Path) -> Morning:
         yaml.safe_dump(scenario.registry_spec().model_dump(mode="json", exclude_none=True)),
         encoding="utf-8",
     )
+    with twins.client() as client:
+        create_twins(client, registry)
     influx.create_database(database)
     account = broker.account(ServiceRole.INGEST)
     ingest = IngestProcess(
@@ -216,12 +168,19 @@ def run_morning(broker: Broker, influx: Influx, tmp: Path) -> Morning:
             "influx_password": influx.password, "influx_database": database,
             "twins_url": None, "twins_username": "", "twins_password": "",
             "registry_path": str(registry_path), "spool_dir": str(tmp / "spool"),
-            "settings": {"session_expiry_seconds": 300, "batch_seconds": 0.05},
+            "settings": {
+                "session_expiry_seconds": 300, "batch_seconds": 0.05, "platform_seconds": 1.0,
+            },
         },
         tmp,
     )  # fmt: skip
+    analytics = _analytics(
+        broker, influx, twins, database, registry, registry_path, [site, reception], tmp
+    )
     ingest.start()
+    reader: StoreReader | None = None
     try:
+        analytics.start()
         summary = asyncio.run(
             run_scenario(
                 scenario, mqtt_host=broker.host, mqtt_port=broker.port,
@@ -232,32 +191,140 @@ def run_morning(broker: Broker, influx: Influx, tmp: Path) -> Morning:
         )  # fmt: skip
         sent = sum(summary.by_channel.get(c, 0) for c in ("telemetry", "event", "state"))
         _wait_until_stored(influx, database, sent)
+        reader = StoreReader(tmp / "var")
+        try:
+            _operate(reader, site, reception)
+            _wait_for_analytics(influx, database, [site, reception])
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\nanalytics log:\n{analytics.tail()}") from exc
     finally:
+        if reader is not None:
+            reader.close()
+        analytics.stop()
         ingest.stop()
         asyncio.run(forget_statuses(broker, registry))
+    # the store once the process stopped (it exported its last transitions on the way out)
+    reader = StoreReader(tmp / "var")
+    not_closed = {where: len(_active(reader, where)) for where in (site, reception)}
+    reader.close()
     start, end = summary.sim_start.timestamp(), summary.sim_end.timestamp()
-    asyncio.run(_analytics(influx, database, registry, scenario, site, start, end))
+    _video(influx, database, registry, start, end)
     _rollup(influx, database, start, end)
     # from the province's midnight of the simulated day (its day KPIs start there) to now
     # (what ingest stamps with its own clock, statuses and sequence checks, is of now)
     midnight = day_bounds(local_day(start, PROVINCE_TZ), PROVINCE_TZ)[0]
     return Morning(
-        database, site, scenario, registry, int(midnight * 1000), int(time.time() * 1000)
+        database, site, scenario, registry, int(midnight * 1000), int(time.time() * 1000),
+        not_closed,
+    )  # fmt: skip
+
+
+RULES_SITES = ('"thaibinh.*"', "thaibinh.flood")
+ESCALATION = {"INFO": "PT1S", "WARNING": "PT1S", "MAJOR": "PT1S", "CRITICAL": "PT1S"}
+"""Deadlines of a second: an alert nobody acknowledged escalates within the test."""
+ANALYTICS_WAIT = 150.0
+"""How long the live process may take: its KPI engine recomputes the simulated day, its
+week and its month while events come, which took over a minute on a loaded machine."""
+
+
+def _rules(tmp: Path) -> Path:
+    """The bundled Thái Bình rules, for the test's sites."""
+    directory = tmp / "rules"
+    directory.mkdir()
+    for path in sorted((DEFAULTS / "thaibinh").glob("*.yaml")):
+        text = path.read_text(encoding="utf-8")
+        for pattern in RULES_SITES:
+            text = text.replace(f"site: {pattern}", 'site: "boards.*"')
+        (directory / path.name).write_text(text, encoding="utf-8")
+    return directory
+
+
+def _analytics(
+    broker: Broker, influx: Influx, twins: TwinService, database: str, registry: Registry,
+    registry_path: Path, sites: list[str], tmp: Path,
+) -> AnalyticsProcess:  # fmt: skip
+    """``citytwin analytics`` for the sites, escalating after a second, KPIs every second."""
+    site = Site(sites[0], registry, registry_path, database)
+    process = AnalyticsProcess.configured(
+        broker,
+        influx,
+        twins,
+        site,
+        tmp,
+        _rules(tmp),
+        "boards" + str(time.time_ns())[-6:],
+        platform_seconds=1,
     )
+    process.env["CITYTWIN_ANALYTICS__SITES"] = json.dumps(sites)
+    process.env["CITYTWIN_KPIS__RECOMPUTE_SECONDS"] = "1"
+    for severity, deadline in ESCALATION.items():
+        process.env[f"CITYTWIN_ALERTS__ESCALATION__{severity}"] = deadline
+    return process
 
 
-async def _analytics(
-    influx: Influx, database: str, registry: Registry, scenario: Scenario, site: str,
-    start: float, end: float,
-) -> None:  # fmt: skip
-    user, password = influx.username, influx.password
-    async with InfluxPointWriter(influx.url, database, username=user, password=password) as writer:
-        await writer.write(_alert_points(site, reception_of(site), start))
-        await writer.write(_video_points(registry, start, end))
-    async with KpiInflux(influx.url, database, username=user, password=password) as client:
-        await KpiEngine(client, registry, _settings(scenario)).recompute_day(
-            local_day(start, PROVINCE_TZ), periods=False
+def _active(reader: StoreReader, site: str) -> list[Alert]:
+    return list(asyncio.run(reader.lifecycle.active_alerts(site)))
+
+
+def _acknowledge_escalated(reader: StoreReader, where: str) -> Alert | None:
+    """Acknowledge one open alert of ``where`` that escalated; None while there is none (or
+    the one chosen resolved itself meanwhile, as an officer who came back does)."""
+    for alert in _active(reader, where):
+        if alert.state is AlertState.OPEN and alert.escalation_level >= 1:
+            with contextlib.suppress(IllegalTransitionError):
+                return reader.acknowledge(alert.id, "operator-lan")
+    return None
+
+
+def _operate(reader: StoreReader, site: str, reception: str) -> None:
+    """An operator acknowledges, at each site, an alert that escalated because nobody had;
+    the reception's is then resolved by hand (its sensor stays dead)."""
+    for where in (site, reception):
+        acknowledged = wait_until(
+            lambda where=where: _acknowledge_escalated(reader, where),
+            f"an escalated alert at {where} to acknowledge",
+            timeout=ANALYTICS_WAIT,
         )
+        if where == reception:
+            with contextlib.suppress(IllegalTransitionError):  # it resolved itself meanwhile
+                asyncio.run(reader.lifecycle.resolve(acknowledged.id, actor="operator-lan"))
+
+
+def _series(influx: Influx, database: str, query: str) -> int:
+    result: Any = influx.query(database, query)
+    return len(result["results"][0].get("series", []))
+
+
+def _wait_for_analytics(influx: Influx, database: str, sites: list[str]) -> None:
+    """Until the alert points of every transition and each site's alert KPIs are in."""
+    for state in ("open", "escalated", "acknowledged", "resolved"):
+        query = f'SELECT count("alert_id") FROM "alert" WHERE "state" = \'{state}\' GROUP BY "site"'
+        wait_until(
+            lambda query=query: _series(influx, database, query) >= len(sites),
+            f"{state} alert points at every site",
+            timeout=ANALYTICS_WAIT,
+        )
+    for kpi in ("alert_mtta", "alert_mttr"):
+        query = (
+            f'SELECT count("value") FROM "kpi" WHERE "kpi" = \'{kpi}\''
+            ' AND "window" = \'15m\' AND "scope" =~ /^site:/ GROUP BY "scope"'
+        )
+        wait_until(
+            lambda query=query: _series(influx, database, query) >= len(sites),
+            f"{kpi} of every site",
+            timeout=ANALYTICS_WAIT,
+        )
+
+
+def _video(influx: Influx, database: str, registry: Registry, start: float, end: float) -> None:
+    """What the camera hub's encoders write (no video runs in this scenario)."""
+
+    async def write() -> None:
+        user, password = influx.username, influx.password
+        async with InfluxPointWriter(influx.url, database, username=user, password=password) as w:
+            await w.write(_video_points(registry, start, end))
+
+    asyncio.run(write())
 
 
 def _rollup(influx: Influx, database: str, start: float, end: float) -> None:

@@ -29,6 +29,28 @@ def test_push_twice_reports_creations_then_updates(tmp_path: Path) -> None:
     assert state.datasources["citytwin-influxdb"]["secureJsonData"] == {"password": "reader"}
 
 
+def test_push_gives_grafana_the_read_only_password_citytwin_up_generated(
+    tmp_path: Path,
+) -> None:
+    secrets = tmp_path / "var" / "secrets"
+    secrets.mkdir(parents=True)
+    (secrets / "influx-grafana-password").write_text("generated-by-up\n", encoding="utf-8")
+    with fake_grafana("tok") as (url, state):
+        result = run_cli("grafana", "push", "--url", url, "--token", "tok", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    source = state.datasources["citytwin-influxdb"]
+    assert source["user"] == "grafana"
+    assert source["secureJsonData"] == {"password": "generated-by-up"}
+
+
+def test_push_before_citytwin_up_names_the_missing_password(tmp_path: Path) -> None:
+    with fake_grafana("tok") as (url, _):
+        result = run_cli("grafana", "push", "--url", url, "--token", "tok", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "influx-grafana-password" in result.stderr
+    assert "citytwin up" in result.stderr
+
+
 def test_push_without_a_token_says_so(tmp_path: Path) -> None:
     result = run_cli("grafana", "push", "--url", "http://127.0.0.1:9", cwd=tmp_path)
     assert result.returncode == 2
