@@ -24,6 +24,7 @@ from analytics.kpis.settings import KpiSettings
 from analytics.notify.settings import NotifySettings
 from analytics.service.settings import AnalyticsSettings
 from grafana.settings import GrafanaSettings
+from ingest.reports.settings import ReportSettings
 from ingest.settings import IngestSettings
 from twins.settings import AccountName, TwinRole, TwinSettings
 from twins.validation import dotted, problems
@@ -250,6 +251,11 @@ class CitytwinSettings(BaseSettings):
     indicators: IndicatorSettings = Field(
         default_factory=IndicatorSettings,
         description="Sector indicators: the catalogue and figures sectors upload.",
+    )
+    reports: ReportSettings = Field(
+        default_factory=ReportSettings,
+        description="Citizen reports: the systems that submit them, the province outline,"
+        " photo limits.",
     )
     # --- alerts and KPIs over HTTP (see ApiSettings) ---
     api: ApiSettings = Field(
