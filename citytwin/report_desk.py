@@ -1,8 +1,9 @@
 """The desk citizen reports arrive at: each one a twin, its photos on disk, an alert raised
 for the operator, and the operator's answer carried back to all three.
 
-    submit   photos stored, the ``report`` twin created (If-None-Match: *), an alert of
-             type ``citizen_report`` opened and its id written into the twin
+    submit   the ``report`` twin created (If-None-Match: *, so of two requests with one
+             key only one creates it), its photos stored, an alert of type
+             ``citizen_report`` opened and its id written into the twin
     assign   the twin goes to ``assigned``; the alert is assigned and, while open,
              acknowledged (an assignment is the first response)
     reply    the reply to the citizen is written into the twin; an open alert is
@@ -195,19 +196,26 @@ class ReportDesk:
             photos=len(submission.photos),
             received_at=self.clock(),
         )
-        for number, photo in enumerate(submission.photos, start=1):
-            self.photos.put(report_id, number, photo.jpeg)
         try:
             await self._twin(lambda c: c.create_thing(report.thing()))
         except DittoPreconditionFailedError:
-            # the same key arrived twice at once: the other request created it
+            # the same key arrived twice at once: the other request created it (and keeps
+            # its photos: they are written only by the request whose twin was created)
             raced = await self._find(report_id)
             if raced is None:
                 raise ReportUnavailableError(f"report {report_id} vanished while created") from None
             return Submitted(self._same(raced, submission), created=False)
-        except ReportUnavailableError:
+        try:
+            for number, photo in enumerate(submission.photos, start=1):
+                self.photos.put(report_id, number, photo.jpeg)
+        except OSError as exc:
+            logger.error("photos of citizen report %s not kept: %s", report_id, exc)
             self.photos.remove(report_id)
-            raise
+            await self._twin(lambda c: c.delete(report_id))
+            raise ReportUnavailableError(
+                f"the photos of report {report_id} could not be kept ({exc}); nothing is kept,"
+                " send it again"
+            ) from None
         logger.info(
             "citizen report %s from %s: %s at %.5f,%.5f with %d photo(s)",
             report_id,

@@ -314,6 +314,19 @@ class CitytwinSettings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _report_tokens_are_not_api_tokens(self) -> CitytwinSettings:
+        """A reporting system's token must never also open the alerts API."""
+        api = {t.token.get_secret_value(): name for name, t in self.api.tokens.items()}
+        for name, system in self.reports.systems.items():
+            other = api.get(system.token.get_secret_value())
+            if other is not None:
+                raise ValueError(
+                    f"reports.systems.{name}.token is also api.tokens.{other}'s token: give"
+                    " the reporting system a token of its own"
+                )
+        return self
+
+    @model_validator(mode="after")
     def _ports_do_not_collide(self) -> CitytwinSettings:
         used: dict[int, str] = {}
         rpc = "influx.url's port + 2 (the embedded InfluxDB's RPC port)"

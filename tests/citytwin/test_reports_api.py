@@ -14,8 +14,10 @@ import httpx
 import pytest
 import pytest_asyncio
 from PIL import ExifTags, Image
+from pydantic import ValidationError
 
 from citytwin.paths import StatePaths
+from citytwin.settings import CitytwinSettings
 from citytwin.stack import load_secrets
 from tests.citytwin.alert_app import OPERATOR, OPERATOR_TOKEN, VIEWER, AlertApp, running_app
 from tests.services import Influx
@@ -286,3 +288,14 @@ async def test_a_reporting_system_cannot_act_as_operator_nor_read_another_system
     assert as_operator.status_code == 403
     state = (await http.get(f"/api/reports/{report_id}", headers=CITIZEN_APP)).json()["state"]
     assert state == "received"
+
+
+async def test_a_reporting_systems_token_may_not_also_be_an_api_token() -> None:
+    shared = "one-token-for-two-systems-0123"
+    with pytest.raises(ValidationError, match=r"reports\.systems\.citizen-app\.token is also"):
+        CitytwinSettings.model_validate(
+            {
+                "api": {"tokens": {"queue": {"token": shared, "role": "operator"}}},
+                "reports": {"systems": {"citizen-app": {"token": shared}}},
+            }
+        )
