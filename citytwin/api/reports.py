@@ -32,6 +32,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBasicCredentials
 from pydantic import AwareDatetime, BaseModel, Field
 from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 
 from citytwin.api.access import BASIC, BEARER
@@ -246,8 +247,13 @@ class SubmissionReader:
             )
         try:
             form = await request.form(max_files=s.max_photos + 1, max_fields=20)
-        except MultiPartException as exc:
-            raise ApiRefusalError(422, "invalid", f"body: {exc.message}", field="body") from None
+        except (MultiPartException, HTTPException) as exc:
+            # Starlette answers a malformed body with an HTTPException wrapping its
+            # parser's error; either way it is the caller's body at fault
+            problem = exc.message if isinstance(exc, MultiPartException) else str(exc.detail)
+            if "files" in problem.lower():
+                raise _invalid("photo", f"more than {s.max_photos} photos") from None
+            raise ApiRefusalError(422, "invalid", f"body: {problem}", field="body") from None
         try:
             return await self._check(form, system)
         finally:

@@ -230,6 +230,25 @@ async def test_a_bad_report_is_refused_with_its_field_named_and_nothing_kept(
     assert (await all_reports(http), stored_photos(app), await citizen_alerts(http)) == before
 
 
+async def test_more_photos_than_allowed_are_refused_naming_the_field(
+    app: AlertApp, http: httpx.AsyncClient, unique_name: str
+) -> None:
+    one = ("p.jpg", photo_with_gps(), "image/jpeg")
+    before = stored_photos(app)
+    for count in (4, 9):  # max_photos is 3
+        answer = await http.post(
+            "/api/reports",
+            data=form(unique_name),
+            files=[("photo", one)] * count,
+            headers=CITIZEN_APP,
+        )
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["field"] == "photo"
+        assert "3" in answer.json()["message"]
+    assert stored_photos(app) == before
+    assert [r for r in await all_reports(http) if r["client_key"] == unique_name] == []
+
+
 async def test_the_same_client_key_gives_the_same_report_and_other_content_a_409(
     http: httpx.AsyncClient, unique_name: str
 ) -> None:
