@@ -7,6 +7,7 @@
 /api/alerts, /api/kpis, /api/maintenance   alerts and KPIs for people and other systems
 /api/indicators     sectors' indicator figures: catalogue, uploads, revisions
 /ngsi-ld/v1/..., /open/...   open data for anyone, read-only, rate-limited (citytwin.open)
+/api/reports        citizen reports from the citizen app and e-form systems
 /health             liveness and the state of what this process depends on
 /metrics            Prometheus metrics
 /docs, /openapi.json  the API description (served offline)
@@ -22,11 +23,12 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import requests
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi_offline import FastAPIOffline
 from prometheus_client import make_asgi_app
 
 from analytics.alerts.evidence import DiskEvidenceStorage
+from analytics.alerts.lifecycle import utc_now
 from analytics.indicators.catalogue import load_catalogue
 from analytics.indicators.store import IndicatorStore
 from analytics.kpis.influx import KpiInflux
@@ -37,6 +39,7 @@ from citytwin.api.errors import install_handlers
 from citytwin.api.indicators import indicators_router
 from citytwin.api.kpis import KpiSource, kpis_router
 from citytwin.api.live import FeedTiming
+from citytwin.api.reports import SubmissionReader, reports_router
 from citytwin.auth import Authenticator
 from citytwin.console.alert_routes import console_alerts_router
 from citytwin.console.routes import console_router
@@ -45,6 +48,7 @@ from citytwin.open.influx import SharedKpiInflux
 from citytwin.open.mount import install_open_data
 from citytwin.open.sensors import RegistrySites, SensorSource
 from citytwin.paths import StatePaths
+from citytwin.report_desk import ReportDesk
 from citytwin.settings import CitytwinSettings
 from citytwin.stack import (
     Secrets,
@@ -56,6 +60,8 @@ from citytwin.stack import (
 )
 from citytwin.twin_provisioning import TwinAccess, ensure_twins, provisioned_namespaces
 from ingest.http import create_ingest_router
+from ingest.reports.boundary import ProvinceBoundary
+from ingest.reports.storage import DiskPhotoStorage
 from twins.backoff import Backoff
 from twins.client import DittoClient
 from twins.errors import DittoError
@@ -230,6 +236,7 @@ def _mount_alerts_and_kpis(
         clock=time.time,
     )
     app.include_router(indicators_router(store, callers, indicators.max_upload_bytes))
+    app.include_router(_reports_router(settings, secrets, access, authenticator))
     app.include_router(console_alerts_router(authenticator, settings.language))
 
 
@@ -272,6 +279,29 @@ def _mount_open_data(
     resources.push_async_callback(shared.close)
     kpis = KpiSource(lambda: shared, settings.kpis.retention_policy)
     install_open_data(app, settings.open_data, sensors, sites, kpis)
+
+
+def _reports_router(
+    settings: CitytwinSettings,
+    secrets: Secrets,
+    access: AlertAccess,
+    authenticator: Authenticator,
+) -> APIRouter:
+    """Citizen reports: twins through citytwin's account, photos under the state dir."""
+    reports = settings.reports
+
+    def service_client() -> DittoClient:
+        return twin_client(settings, secrets.twins)
+
+    desk = ReportDesk(
+        reports,
+        service_client,
+        access,
+        DiskPhotoStorage(StatePaths(settings.state_dir).report_photos),
+        clock=utc_now,
+    )
+    reader = SubmissionReader(reports, ProvinceBoundary.load(reports.boundary))
+    return reports_router(desk, reader, authenticator)
 
 
 def _mount_ingest(app: FastAPI, settings: CitytwinSettings, secrets: Secrets) -> None:

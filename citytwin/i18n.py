@@ -154,6 +154,7 @@ MESSAGES: dict[str, dict[Language, str]] = {
     "rule_queue_overload": {"vi": "quá tải hàng chờ", "en": "queue overload"},
     "rule_ghost_booking": {"vi": "đặt phòng không dùng", "en": "ghost booking"},
     "rule_unbooked_use": {"vi": "dùng phòng không đặt", "en": "unbooked use"},
+    "rule_citizen_report": {"vi": "phản ánh của người dân", "en": "citizen report"},
     "action_opened": {"vi": "phát sinh", "en": "opened"},
     "action_updated": {"vi": "cập nhật", "en": "updated"},
     "action_acknowledged": {"vi": "xác nhận", "en": "acknowledged"},

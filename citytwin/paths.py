@@ -72,6 +72,11 @@ class StatePaths:
         return self.run / "calendar-status.json"
 
     @property
+    def report_photos(self) -> Path:
+        """Photos of citizen reports, one 0700 directory per report."""
+        return self.root / "reports" / "photos"
+
+    @property
     def twins_db(self) -> Path:
         return self.root / "twins" / "twins.sqlite3"
 

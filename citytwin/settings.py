@@ -26,6 +26,7 @@ from analytics.service.settings import AnalyticsSettings
 from citytwin.open.settings import OpenDataSettings
 from grafana.settings import GrafanaSettings
 from ingest.calendar.settings import CalendarSettings
+from ingest.reports.settings import ReportSettings
 from ingest.settings import IngestSettings
 from twins.settings import AccountName, TwinRole, TwinSettings
 from twins.validation import dotted, problems
@@ -253,6 +254,11 @@ class CitytwinSettings(BaseSettings):
         default_factory=IndicatorSettings,
         description="Sector indicators: the catalogue and figures sectors upload.",
     )
+    reports: ReportSettings = Field(
+        default_factory=ReportSettings,
+        description="Citizen reports: the systems that submit them, the province outline,"
+        " photo limits.",
+    )
     # --- alerts and KPIs over HTTP (see ApiSettings) ---
     api: ApiSettings = Field(
         default_factory=ApiSettings, description="The alerts and KPI HTTP API: tokens, live feed."
@@ -315,6 +321,19 @@ class CitytwinSettings(BaseSettings):
                 parse_store_url(self.alerts.url, self.alerts.password.get_secret_value())
             except AlertStoreUrlError as exc:  # its message names alerts.url and the value
                 raise ValueError(str(exc)) from None
+        return self
+
+    @model_validator(mode="after")
+    def _report_tokens_are_not_api_tokens(self) -> CitytwinSettings:
+        """A reporting system's token must never also open the alerts API."""
+        api = {t.token.get_secret_value(): name for name, t in self.api.tokens.items()}
+        for name, system in self.reports.systems.items():
+            other = api.get(system.token.get_secret_value())
+            if other is not None:
+                raise ValueError(
+                    f"reports.systems.{name}.token is also api.tokens.{other}'s token: give"
+                    " the reporting system a token of its own"
+                )
         return self
 
     @model_validator(mode="after")

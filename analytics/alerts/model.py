@@ -18,7 +18,9 @@ from typing import Any
 
 
 class RuleType(StrEnum):
-    """What kind of condition a rule watches."""
+    """What raised an alert: a kind of condition a rule watches, or an intake that raises
+    alerts itself (``RAISED_BY_INTAKE``: a citizen report). Rule files may use only the
+    first (``RAISED_BY_RULES``)."""
 
     THRESHOLD = "threshold"
     STUCK = "stuck"
@@ -29,6 +31,13 @@ class RuleType(StrEnum):
     QUEUE_OVERLOAD = "queue_overload"
     GHOST_BOOKING = "ghost_booking"
     UNBOOKED_USE = "unbooked_use"
+    CITIZEN_REPORT = "citizen_report"
+
+
+RAISED_BY_INTAKE: frozenset[RuleType] = frozenset({RuleType.CITIZEN_REPORT})
+"""Alert types no rule file declares: the intake that receives them raises the alert."""
+RAISED_BY_RULES: frozenset[RuleType] = frozenset(RuleType) - RAISED_BY_INTAKE
+"""The types a rule file's ``type`` may name (``analytics.rules.config``)."""
 
 
 class Severity(IntEnum):

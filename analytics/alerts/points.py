@@ -1,12 +1,13 @@
 """Alert transitions as InfluxDB points (measurement ``alert``), in line protocol.
 
-    alert,device=…,rule_type=…,sector=…,severity=…,site=…,state=open|acknowledged|resolved|escalated
+    alert,[category=…,]device=…,rule_type=…,sector=…,severity=…,site=…,state=open|acknowledged|resolved|escalated
           alert_id="…",key="…",opened_at=<epoch s>,false_alarm=<bool>,escalation_level=<n>i <ns>
 
 The timestamp is the transition's time plus the history row's id modulo 10⁶ in
 nanoseconds: two alerts of one device and rule that change state at the same instant
 (two zones of one camera) stay two points, and writing the same row again overwrites its
 own point (the export is at least once). The KPIs read this measurement for MTTA/MTTR.
+``category`` is there for a citizen report's alert only (its report's category).
 
 The encoder predates analytics' access to ingest's InfluxDB modules; it escapes as the
 InfluxDB 1.x reference says and does nothing else.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from analytics.alerts.model import RuleType
 from analytics.alerts.records import Action, Resolution
 from analytics.alerts.tables import AlertRow, HistoryRow
 
@@ -37,6 +39,14 @@ def _string(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
+def _category(alert: AlertRow) -> str:
+    """The category of a citizen report's alert; empty for every other alert."""
+    if alert.rule_type != RuleType.CITIZEN_REPORT:
+        return ""
+    category = (alert.details or {}).get("category")
+    return category if isinstance(category, str) else ""
+
+
 @dataclass(slots=True, frozen=True)
 class AlertPoint:
     """One transition of one alert, as written to InfluxDB."""
@@ -54,6 +64,8 @@ class AlertPoint:
     false_alarm: bool
     escalation_level: int
     time_ns: int
+    category: str = ""
+    """A citizen report's category (its alert's ``details``), a tag the KPIs group by."""
 
     @classmethod
     def of(cls, alert: AlertRow, entry: HistoryRow) -> AlertPoint:
@@ -75,10 +87,12 @@ class AlertPoint:
             false_alarm=entry.resolution == Resolution.FALSE_ALARM,
             escalation_level=entry.escalation_level,
             time_ns=(seconds * 1_000_000 + micros) * 1000 + entry.id % 1_000_000,
+            category=_category(alert),
         )
 
     def line(self) -> str:
         tags = {
+            "category": self.category,
             "device": self.device,
             "rule_type": self.rule_type,
             "sector": self.sector,

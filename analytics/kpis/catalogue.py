@@ -349,6 +349,13 @@ CATALOGUE: tuple[KpiDefinition, ...] = (
         parts=("rule_type", "severity"),
     ),
     KpiDefinition(
+        "citizen_reports", "Số phản ánh của người dân", "Citizen reports", Domain.OPERATIONS,
+        "citizen_report alert transitions to open in the window (one per report received),"
+        " in all and by category", Unit.COUNT, None, Direction.LOWER,
+        "alert state=open, rule_type=citizen_report, category", Aggregation.COUNT, AREA,
+        TruthCheck.NOT_IN_TRUTH, "citizens' reports are not simulated", parts=("category",),
+    ),
+    KpiDefinition(
         "alert_mtta", "Thời gian xác nhận trung bình (MTTA)", "Mean time to acknowledge",
         Domain.OPERATIONS, "mean of (acknowledged − opened_at) of the acknowledgements in the"
         " window", Unit.MINUTES, 5.0, Direction.LOWER, "alert state=acknowledged, opened_at",

@@ -290,5 +290,6 @@ def _alerts(inputs: DayInputs, series: list[Series]) -> None:
                     sector=str(row.get("sector") or ""),
                     opened_at=float(opened) if isinstance(opened, int | float) else None,
                     false_alarm=row.get("false_alarm") is True,
+                    category=str(row.get("category") or ""),
                 )
             )

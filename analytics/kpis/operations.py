@@ -4,7 +4,10 @@ Each transition is a point at its time with the tags ``rule_type``, ``severity``
 ``site``, ``sector``, ``device``, ``state`` (open, acknowledged, resolved, escalated) and
 the fields ``alert_id``, ``key``, ``opened_at`` (epoch s), ``false_alarm``,
 ``escalation_level``. Time to acknowledge and to resolve are measured from ``opened_at``,
-so they belong to the window of the acknowledgement or resolution.
+so they belong to the window of the acknowledgement or resolution. A citizen report's
+alert also has the tag ``category``: its openings are the reports received, by category;
+its MTTA (part ``rule_type=citizen_report``) the time to first response, its MTTR the time
+to resolve.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from analytics.kpis.facts import area_chain
 
 logger = logging.getLogger(__name__)
 STATES = ("open", "acknowledged", "resolved", "escalated")
+CITIZEN_REPORT = "citizen_report"
+"""The alert type a citizen report raises (``analytics.alerts.model.RuleType``)."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -31,6 +36,8 @@ class AlertTransition:
     sector: str
     opened_at: float | None
     false_alarm: bool
+    category: str = ""
+    """A citizen report's category (the ``category`` tag); empty for other alerts."""
 
 
 def _parts(kpi: str, transition: AlertTransition) -> list[str]:
@@ -55,6 +62,9 @@ def contribute(transitions: Iterable[AlertTransition], agg: Aggregator) -> None:
         if tr.state == "open":
             for part in _parts("alerts_opened", tr):
                 agg.count("alerts_opened", chain, tr.t, part=part)
+            if tr.rule_type == CITIZEN_REPORT:
+                for part in _parts("citizen_reports", tr):
+                    agg.count("citizen_reports", chain, tr.t, part=part)
         elif tr.state == "escalated":
             for part in _parts("alert_escalations", tr):
                 agg.count("alert_escalations", chain, tr.t, part=part)

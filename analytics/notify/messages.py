@@ -42,6 +42,7 @@ RULE_VI = {
     RuleType.QUEUE_OVERLOAD: "Quá tải hàng chờ",
     RuleType.GHOST_BOOKING: "Đặt phòng không sử dụng",
     RuleType.UNBOOKED_USE: "Sử dụng phòng không đặt trước",
+    RuleType.CITIZEN_REPORT: "Phản ánh hiện trường của người dân",
 }
 RULE_EN = {
     RuleType.THRESHOLD: "Threshold exceeded",
@@ -53,6 +54,7 @@ RULE_EN = {
     RuleType.QUEUE_OVERLOAD: "Queue overload",
     RuleType.GHOST_BOOKING: "Ghost booking",
     RuleType.UNBOOKED_USE: "Unbooked room use",
+    RuleType.CITIZEN_REPORT: "Citizen report",
 }
 TRANSITION_VI = {
     Transition.OPENED: "Cảnh báo mới",

@@ -127,6 +127,7 @@ RULE_TYPES: dict[RuleType, dict[Language, str]] = {
     RuleType.QUEUE_OVERLOAD: {"vi": "Quá tải hàng chờ", "en": "Queue overload"},
     RuleType.GHOST_BOOKING: {"vi": "Đặt phòng không dùng", "en": "Ghost booking"},
     RuleType.UNBOOKED_USE: {"vi": "Dùng phòng không đặt", "en": "Unbooked use"},
+    RuleType.CITIZEN_REPORT: {"vi": "Phản ánh của người dân", "en": "Citizen report"},
 }
 
 SEVERITIES: dict[Severity, dict[Language, str]] = {

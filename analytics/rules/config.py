@@ -44,7 +44,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from analytics.alerts.model import RuleType, Severity
+from analytics.alerts.model import RAISED_BY_RULES, RuleType, Severity
 from analytics.rules.calendar import CalendarSpec
 from twins.kinds import DeviceKind
 
@@ -304,8 +304,8 @@ RULE_KINDS: dict[RuleType, frozenset[DeviceKind]] = {
 }
 """The device kinds each rule type can watch."""
 
-_TAGS = frozenset(RuleType)
-_TYPE_NAMES = ", ".join(RuleType)
+_TAGS = RAISED_BY_RULES
+_TYPE_NAMES = ", ".join(t for t in RuleType if t in RAISED_BY_RULES)
 
 
 class RuleFile(BaseModel):

@@ -5,9 +5,12 @@
     401 unauthorized       no credentials, or wrong ones (with a WWW-Authenticate challenge)
     403 forbidden          the caller's role may not do this (``needed`` names the role)
     404 not_found          no alert, KPI, indicator, evidence or maintenance window with that id
-    409 conflict           the alert's state does not allow the action (``state`` names it)
-    413 too_large          a snapshot over 20 MiB, an upload of figures over its cap
-    415 unsupported_media_type  an upload that is neither JSON nor CSV
+    409 conflict           the alert's (or report's) state does not allow the action
+                           (``state`` names it); a report's client_key reused for another
+    413 too_large          a snapshot over 20 MiB, an upload of figures over its cap, a
+                           report's photo over its cap
+    415 unsupported_media_type  an upload that is neither JSON nor CSV; a report's photo
+                           that is no image
     422 invalid            a parameter or body field is unusable (``field`` names it)
     503 unavailable        the alert store or InfluxDB cannot be reached
 
@@ -26,7 +29,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-API_PREFIXES = ("/api/alerts", "/api/kpis", "/api/maintenance", "/api/indicators")
+API_PREFIXES = (
+    "/api/alerts",
+    "/api/kpis",
+    "/api/maintenance",
+    "/api/indicators",
+    "/api/reports",
+)
 CHALLENGE = 'Basic realm="citytwin", Bearer'
 
 

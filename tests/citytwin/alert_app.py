@@ -56,9 +56,16 @@ class AlertApp:
 
 @contextmanager
 def running_app(
-    state: Path, influx: Influx, database: str, *, store_url: str = "", influx_url: str = ""
+    state: Path,
+    influx: Influx,
+    database: str,
+    *,
+    store_url: str = "",
+    influx_url: str = "",
+    reports: dict[str, Any] | None = None,
 ) -> Iterator[AlertApp]:
-    """The app on a free port; ``influx_url`` points it elsewhere than ``influx``."""
+    """The app on a free port; ``influx_url`` points it elsewhere than ``influx``;
+    ``reports`` is its ``reports`` settings section."""
     port = free_port()
     settings = CitytwinSettings.model_validate(
         {
@@ -88,6 +95,7 @@ def running_app(
                 },
                 "live_poll_seconds": 0.2,
             },
+            "reports": reports or {},
         }
     )
     secrets = load_secrets(settings, StatePaths(settings.state_dir))

@@ -17,7 +17,7 @@ from sqlalchemy import update
 from analytics.alerts.errors import AlertExportError
 from analytics.alerts.export import AlertPointExporter, InfluxPointWriter
 from analytics.alerts.lifecycle import AlertLifecycle
-from analytics.alerts.model import AlertKey, Severity
+from analytics.alerts.model import AlertKey, RuleType, Severity
 from analytics.alerts.settings import EscalationSettings
 from analytics.alerts.tables import HistoryRow
 from tests.analytics.alerts.support import DESK, T0, FakeClock, minutes, signal
@@ -101,6 +101,19 @@ async def test_each_transition_is_a_point_with_its_tags_and_fields(
             DESK.device,
         )
         assert point["sector"] == "public-administration"
+
+
+async def test_a_citizen_reports_alert_carries_its_category_as_a_tag(
+    lifecycle: AlertLifecycle, writer: InfluxPointWriter, influx: Influx, database: str
+) -> None:
+    report = AlertKey(rule="citizen-report", device="reports:citizen-app.0f3a")
+    await lifecycle.apply(
+        signal(key=report, rule_type=RuleType.CITIZEN_REPORT, details={"category": "flooding"})
+    )
+    await lifecycle.apply(signal(details={"category": "not a report"}))
+    await AlertPointExporter(lifecycle.store, writer).export_pending()
+    by_type = {p["rule_type"]: p.get("category") for p in _points(influx, database)}
+    assert by_type == {"citizen_report": "flooding", "officer_absence": None}
 
 
 async def test_a_second_export_of_the_same_rows_doubles_nothing(

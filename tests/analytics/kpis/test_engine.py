@@ -147,6 +147,7 @@ async def test_a_late_event_recomputes_only_the_windows_it_belongs_to(
 
 def alert_line(state: str, t: str, alert: str, rule: str, severity: str, **fields: Any) -> str:
     opened = fields.pop("opened_at", None)
+    category = fields.pop("category", None)
     body = [f'alert_id="{alert}"', f'key="{rule}|{COUNTER}|"']
     if opened is not None:
         body.append(f"opened_at={at(opened)!r}")
@@ -156,6 +157,8 @@ def alert_line(state: str, t: str, alert: str, rule: str, severity: str, **field
         f"alert,rule_type={rule},severity={severity},site={SITE},sector=public_administration"
         f",device=counter-01,state={state}"
     )
+    if category is not None:
+        tags += f",category={category}"
     return f"{tags} {','.join(body)} {round(at(t) * 1e9)}"
 
 
@@ -194,6 +197,35 @@ async def test_alert_transitions_give_counts_mtta_mttr_escalations_and_false_ale
     assert by[("false_alert_share", "rule_type=officer_absence")] == 0.0
     assert ("alert_mttr", "rule_type=stuck") not in by
     assert f"of {SITE}/stuck skipped: state 'resolved' without opened_at" in caplog.text
+
+
+@pytest.mark.asyncio
+async def test_citizen_reports_count_by_category_and_time_their_first_response(
+    kpi_client_args: dict[str, str],
+) -> None:
+    report = {"rule": "citizen_report", "severity": "warning"}
+    lines = [
+        alert_line("open", "09:00", "r1", **report, opened_at="09:00", category="road"),
+        alert_line("acknowledged", "09:20", "r1", **report, opened_at="09:00", category="road"),
+        alert_line("resolved", "09:50", "r1", **report, opened_at="09:00", category="road"),
+        alert_line("open", "09:10", "r2", **report, opened_at="09:10", category="road"),
+        alert_line("open", "09:30", "r3", **report, opened_at="09:30", category="flooding"),
+        alert_line("open", "09:40", "a4", "officer_absence", "major", opened_at="09:40"),
+    ]
+    async with kpi_client(kpi_client_args) as client:
+        await client.write(lines)
+        engine = KpiEngine(client, REGISTRY, KpiSettings(), clock=lambda: at("23:00"))
+        await engine.recompute_day(DAY, periods=False)
+        found = await read_values(
+            client, window=Window.HOUR, start=at("09:00"), scope=f"site:{SITE}"
+        )
+    by = {(v.kpi, v.part): v.value for v in found}
+    assert by[("citizen_reports", "")] == 3
+    assert by[("citizen_reports", "category=road")] == 2
+    assert by[("citizen_reports", "category=flooding")] == 1
+    assert by[("alerts_opened", "")] == 4
+    assert by[("alert_mtta", "rule_type=citizen_report")] == 20.0
+    assert by[("alert_mttr", "rule_type=citizen_report")] == 50.0
 
 
 def test_settings_name_the_field_that_is_wrong() -> None:

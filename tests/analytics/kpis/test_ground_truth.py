@@ -346,7 +346,7 @@ def test_the_kpis_the_ground_truth_cannot_give_are_the_listed_ones() -> None:
     listed = {k.id for k in CATALOGUE if k.truth is TruthCheck.NOT_IN_TRUTH}
     assert listed == {
         "room_booked_utilisation", "alerts_opened", "alert_mtta", "alert_mttr",
-        "alert_escalations", "false_alert_share",
+        "alert_escalations", "false_alert_share", "citizen_reports",
     }  # fmt: skip
     exact = {k.id for k in CATALOGUE if k.truth is TruthCheck.EXACT}
     assert exact == EXACT_FROM_TRUTH_LINES | {"sensor_hours_above_limit", "camera_mean_fps"}
