@@ -278,7 +278,13 @@ def _mount_open_data(
     )
     resources.push_async_callback(shared.close)
     kpis = KpiSource(lambda: shared, settings.kpis.retention_policy)
-    install_open_data(app, settings.open_data, sensors, sites, kpis)
+    indicators = IndicatorStore(
+        lambda: shared,
+        load_catalogue(settings.indicators.catalogue),
+        policy=settings.indicators.retention_policy,
+        clock=time.time,
+    )
+    install_open_data(app, settings.open_data, sensors, sites, kpis, indicators)
 
 
 def _reports_router(

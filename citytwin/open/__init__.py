@@ -4,6 +4,7 @@
     /ngsi-ld/v1/temporal/entities/{id}   their history, read from InfluxDB
     /ngsi-ld/v1/jsonld-contexts/citytwin.jsonld   the @context, shipped in this package
     /open/kpis/daily.{json,csv}          service-centre KPIs per day and site
+    /open/indicators.{json,csv}          the sectors' public indicators, the figures in force
     /open/catalog                        the DCAT-AP catalogue of the above
     /open/whoami                         the caller's access and quota (the trivial route)
 

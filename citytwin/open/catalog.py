@@ -46,9 +46,35 @@ def _distribution(
     }
 
 
-def catalogue(base: str, publisher: str, licence: str) -> dict[str, Any]:
+def catalogue(
+    base: str, publisher: str, licence: str, indicator_codes: list[str]
+) -> dict[str, Any]:
     """The catalogue, its datasets and distributions, every link under ``base``."""
     agent = {"@type": "foaf:Agent", "foaf:name": publisher}
+    indicators = {
+        "@id": f"{base}/open/datasets/sector-indicators",
+        "@type": "dcat:Dataset",
+        "dct:identifier": "sector-indicators",
+        "dct:title": _text("Chỉ tiêu kinh tế – xã hội của các sở, ngành", "Sector indicators"),
+        "dct:description": _text(
+            "Số liệu định kỳ (tháng, quý, năm) các sở, ngành báo cáo, theo tỉnh và huyện; số"
+            " liệu đang có hiệu lực, đã tính các lần đính chính.",
+            "Periodic figures (month, quarter, year) the province's departments report, by"
+            " province and district; the figures in force, corrections applied.",
+        ),
+        "dcat:theme": _ref(f"{EU}data-theme/ECON"),
+        "dct:accrualPeriodicity": _ref(f"{EU}frequency/MONTHLY"),
+        "dct:language": [_ref(f"{EU}language/VIE"), _ref(f"{EU}language/ENG")],
+        "dct:publisher": agent,
+        "dct:license": _ref(licence),
+        "dcat:keyword": ["thống kê", "statistics", *indicator_codes],
+        "dcat:distribution": [
+            _distribution(base, "/open/indicators.csv", "CSV", "text/csv", "CSV", licence),
+            _distribution(
+                base, "/open/indicators.json", "JSON", "application/json", "JSON", licence
+            ),
+        ],
+    }
     kpis = {
         "@id": f"{base}/open/datasets/service-kpis",
         "@type": "dcat:Dataset",
@@ -127,5 +153,5 @@ def catalogue(base: str, publisher: str, licence: str) -> dict[str, Any]:
         "dct:license": _ref(licence),
         "dct:language": [_ref(f"{EU}language/VIE"), _ref(f"{EU}language/ENG")],
         "foaf:homepage": _ref(f"{base}/open/catalog"),
-        "dcat:dataset": [kpis, sensors],
+        "dcat:dataset": [kpis, sensors, indicators],
     }

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from fastapi import APIRouter, Depends, FastAPI
 
+from analytics.indicators.store import IndicatorStore
 from citytwin.api.kpis import KpiSource
 from citytwin.open.ngsi_routes import Answers, ngsi_router
 from citytwin.open.open_routes import open_router
@@ -33,6 +34,7 @@ def install_open_data(
     sensors: SensorSource,
     sites: Callable[[], Sites],
     kpis: KpiSource,
+    indicators: IndicatorStore,
 ) -> None:
     """Mount /ngsi-ld/v1/… and /open/… on ``app``."""
     quota = Quota(settings)
@@ -40,5 +42,5 @@ def install_open_data(
     public_url = str(settings.public_url) if settings.public_url else None
     app.add_exception_handler(OpenDataError, on_open_data_error)
     app.include_router(ngsi_router(sensors, kpis.client, Answers(public_url)), dependencies=guarded)
-    app.include_router(open_router(settings, sites, kpis), dependencies=guarded)
+    app.include_router(open_router(settings, sites, kpis, indicators), dependencies=guarded)
     app.include_router(whoami_router(quota))

@@ -14,6 +14,9 @@ from typing import Any
 import httpx
 import requests
 
+from analytics.indicators.catalogue import load_catalogue
+from analytics.indicators.figures import check_rows, read_csv
+from analytics.indicators.store import IndicatorStore
 from analytics.kpis.influx import KpiInflux
 from citytwin.app import create_app
 from citytwin.paths import StatePaths
@@ -102,6 +105,23 @@ class OpenCity:
         with self.twins() as client:
             for name, value in properties.items():
                 client.put(self.thing(site, device), f"features/{feature}/properties/{name}", value)
+
+    async def submit_figures(self, csv_body: str, submitted_by: str) -> None:
+        """Store sector figures as an upload does (checked, then through the store)."""
+        catalogue = load_catalogue()
+        checked = check_rows(read_csv(csv_body.encode()), catalogue, time.time)
+        assert not checked.problems, checked.problems
+
+        def influx() -> KpiInflux:
+            return KpiInflux(
+                self.influx.url,
+                self.settings.influx.database,
+                username=self.influx.username,
+                password=self.influx.password,
+            )
+
+        store = IndicatorStore(influx, catalogue, clock=time.time)
+        await store.submit(checked.figures, submitted_by)
 
     async def write_points(self, lines: list[str]) -> None:
         async with KpiInflux(

@@ -113,11 +113,12 @@ def test_the_catalogue_describes_every_distribution_and_each_one_answers(kpis: O
         expanded = jsonld.expand(answer.json())
         flat = jsonld.flatten(expanded)
         datasets = [n for n in flat if "http://www.w3.org/ns/dcat#Dataset" in n.get("@type", [])]
-        assert len(datasets) == 2
+        assert len(datasets) == 3
         frequencies = {d["http://purl.org/dc/terms/accrualPeriodicity"][0]["@id"] for d in datasets}
         assert frequencies == {
             "http://publications.europa.eu/resource/authority/frequency/DAILY",
             "http://publications.europa.eu/resource/authority/frequency/UPDATE_CONT",
+            "http://publications.europa.eu/resource/authority/frequency/MONTHLY",
         }
         for dataset in datasets:
             assert dataset["http://purl.org/dc/terms/license"] == [
@@ -129,7 +130,13 @@ def test_the_catalogue_describes_every_distribution_and_each_one_answers(kpis: O
         urls = sorted(d["http://www.w3.org/ns/dcat#downloadURL"][0]["@id"] for d in distributions)
         assert urls == sorted(
             f"{kpis.url}{path}"
-            for path in ("/open/kpis/daily.csv", "/open/kpis/daily.json", "/ngsi-ld/v1/entities")
+            for path in (
+                "/open/kpis/daily.csv",
+                "/open/kpis/daily.json",
+                "/ngsi-ld/v1/entities",
+                "/open/indicators.csv",
+                "/open/indicators.json",
+            )
         )
         for url in urls:
             assert http.get(url).status_code == 200, url

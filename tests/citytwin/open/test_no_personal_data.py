@@ -137,6 +137,12 @@ def private_history(city: OpenCity) -> OpenCity:
         f"sensor_telemetry,{tags},device=pm-01,kind=sensor pm25_ugm3=8.0,seq=4i {ns}",
     ]
     asyncio.run(city.write_points(lines))
+    figures = (
+        "code,period,value,scope,note\n"
+        f"online_dossiers_share,2026-10,47.5,province,báo cáo của {OFFICER}\n"
+        f"hospital_bed_occupancy,2026-10,96,province,gọi {OFFICER} 0912345678\n"
+    )
+    asyncio.run(city.submit_figures(figures, f"api:{OFFICER}"))
     return city
 
 
@@ -193,6 +199,9 @@ def open_requests(city: OpenCity, http: httpx.Client) -> Iterator[tuple[str, htt
     period = {"since": "2026-01-01", "until": "2026-12-31"}
     for path in ("/open/kpis/daily.json", "/open/kpis/daily.csv"):
         yield path, http.build_request("GET", path, params=period)
+    for path in ("/open/indicators.json", "/open/indicators.csv"):
+        yield path, http.build_request("GET", path)
+        yield path, http.build_request("GET", path, params={"code": "online_dossiers_share"})
     yield "/open/catalog", http.build_request("GET", "/open/catalog")
     for headers in ({}, keyed):
         yield "/open/whoami", http.build_request("GET", "/open/whoami", headers=headers)
@@ -230,8 +239,9 @@ def test_error_answers_give_out_nothing_either(private_history: OpenCity) -> Non
             http.get("/ngsi-ld/v1/entities", params={"q": 'officerId=="x"'}),
             http.get("/open/kpis/daily.json", params={"site": "x"}),
             http.get("/open/whoami", headers={"X-API-Key": "not-a-key-of-ours"}),
+            http.get("/open/indicators.json", params={"code": "hospital_bed_occupancy"}),
         ]
-    assert [a.status_code for a in answers] == [404, 404, 200, 400, 401]
+    assert [a.status_code for a in answers] == [404, 404, 200, 400, 401, 400]
     assert answers[2].json() == []  # no entity has an officer to compare
     for answer in answers:
         assert not leaks(city, answer), json.dumps(answer.json(), ensure_ascii=False)
