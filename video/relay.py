@@ -1,7 +1,8 @@
 """The WebRTC relay: one RTCPeerConnection per viewer, bounded, and reaped when gone.
 
 A viewer of an H.264 camera whose offer includes H.264 is sent the camera's packets as
-they are (``PacketTrack``); anyone else gets the hub's decoded frames encoded for them
+they are (``PacketTrack``, cut into RTP payloads once per camera and sent by
+``video.forwarding``'s RTP loop); anyone else gets the hub's decoded frames encoded for them
 (``FrameTrack``, VP8 preferred). A viewer that goes away without ``DELETE`` is found by
 aiortc's ICE consent checks (RFC 7675: about 30 s without answers), after which its
 connection state is ``failed``; one that never connects is closed after
@@ -28,6 +29,7 @@ from aiortc.exceptions import InvalidAccessError, InvalidStateError, OperationEr
 from aiortc.mediastreams import MediaStreamTrack
 
 from video.errors import CameraUnknownError, OfferError, SessionUnknownError, ViewerLimitError
+from video.forwarding import SharedPacketiser, forward_through
 from video.ice import gather_candidates
 from video.offer import check_offer, codec_preferences
 from video.settings import VideoSettings
@@ -66,6 +68,8 @@ class Relay:
         self.settings = settings
         self.sessions: dict[str, ViewerSession] = {}
         self._ended: asyncio.Queue[str] = asyncio.Queue()
+        self._packetisers: dict[str, SharedPacketiser] = {}
+        """Per camera: its access units cut into RTP payloads once for all its viewers."""
 
     async def __aenter__(self) -> Relay:
         return self
@@ -78,6 +82,10 @@ class Relay:
     ) -> None:
         for session_id in list(self.sessions):
             await self.close(session_id)
+
+    def packetiser(self, camera: str) -> SharedPacketiser:
+        """``camera``'s access units cut into RTP payloads, once for all its viewers."""
+        return self._packetisers.setdefault(camera, SharedPacketiser())
 
     def viewers_of(self, camera: str) -> int:
         return sum(1 for session in self.sessions.values() if session.camera == camera)
@@ -118,7 +126,9 @@ class Relay:
         codec = await source.wait_for_codec(s.open_timeout_seconds)
         forwarded = codec == "h264" and offer.offers_h264
         track: PacketTrack | FrameTrack = (
-            PacketTrack(source, s.viewer_queue_packets) if forwarded else FrameTrack(source)
+            PacketTrack(source, s.viewer_queue_packets, self.packetiser(camera))
+            if forwarded
+            else FrameTrack(source)
         )
         pc = RTCPeerConnection(self._configuration())
         session = ViewerSession(secrets.token_urlsafe(16), camera, viewer, pc, track, forwarded)
@@ -148,6 +158,8 @@ class Relay:
     ) -> str:
         transceiver = pc.addTransceiver(track, direction="sendonly")
         transceiver.setCodecPreferences(codec_preferences(forwarded))
+        if isinstance(track, PacketTrack):
+            forward_through(transceiver.sender, track)
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
         except (InvalidAccessError, InvalidStateError, OperationError, ValueError) as exc:

@@ -1,8 +1,10 @@
 """The video tracks of one viewer: encoded packets forwarded, or shared decoded frames.
 
-``PacketTrack`` hands aiortc's sender the camera's own H.264 access units (aiortc packs
-``av.Packet`` objects into RTP without encoding), starting with the cached GOP so the
-viewer's first picture is a keyframe sent at once. The GOP is restamped 1 ms apart ending
+``PacketTrack`` hands the viewer's sender the camera's own H.264 access units, starting
+with the cached GOP so the viewer's first picture is a keyframe sent at once: as RTP
+payloads cut once for all viewers of the camera (``next_unit``, read by
+``video.forwarding``'s RTP loop), or as ``av.Packet`` objects that aiortc's own sender
+packs into RTP without encoding (``recv``). The GOP is restamped 1 ms apart ending
 at the newest packet, so the browser shows the live picture now rather than replaying the
 GOP at its own pace. A viewer that falls ``viewer_queue_packets`` behind loses its queue
 and waits for the next keyframe — H.264 cannot skip single packets.
@@ -24,6 +26,7 @@ from av.frame import Frame
 from av.packet import Packet
 from av.video.frame import VideoFrame
 
+from video.forwarding import ForwardedUnit, SharedPacketiser
 from video.packets import VIDEO_CLOCK, EncodedPacket
 from video.source import CameraSource
 
@@ -36,9 +39,16 @@ class PacketTrack(MediaStreamTrack):
 
     kind = "video"
 
-    def __init__(self, source: CameraSource, queue_packets: int) -> None:
+    def __init__(
+        self,
+        source: CameraSource,
+        queue_packets: int,
+        packetiser: SharedPacketiser | None = None,
+    ) -> None:
+        """``packetiser``: the camera's, shared by its viewers (default: this track's own)."""
         super().__init__()
         self._source = source
+        self._packetiser = packetiser or SharedPacketiser()
         self._max = queue_packets
         self._queue: deque[EncodedPacket] = deque()
         self._ready = asyncio.Event()
@@ -67,17 +77,25 @@ class PacketTrack(MediaStreamTrack):
         self._queue.append(packet)
         self._ready.set()
 
-    async def recv(self) -> Packet[Any]:
+    async def _next(self) -> EncodedPacket:
         while not self._queue:
             if self.readyState != "live":
                 raise MediaStreamError
             self._ready.clear()
             await self._ready.wait()
-        packet = self._queue.popleft()
+        self.sent += 1
+        return self._queue.popleft()
+
+    async def next_unit(self) -> ForwardedUnit:
+        """The next access unit as RTP payloads (the 90 kHz clock is RTP's: no scaling)."""
+        packet = await self._next()
+        return ForwardedUnit(self._packetiser.payloads(packet.data), packet.pts)
+
+    async def recv(self) -> Packet[Any]:
+        packet = await self._next()
         out = av.Packet(packet.data)
         out.pts = packet.pts
         out.time_base = VIDEO_CLOCK
-        self.sent += 1
         return out
 
     def stop(self) -> None:
