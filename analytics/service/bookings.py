@@ -76,6 +76,8 @@ class CalendarBookings:
         self._read_at: float | None = None
         self._read_span: tuple[int, int] | None = None
         self._first_ms: int | None = None
+        self._next_ms: int | None = None
+        """The earliest start or end not handed over (None: to be looked for)."""
         self.handed_over = 0
 
     def replaces(self, event: NormalizedEvent) -> bool:
@@ -91,6 +93,8 @@ class CalendarBookings:
         """The booking starts and ends at or before ``until_ms`` not handed over yet, in
         time order (reads the calendar points again when they are old)."""
         await self._refresh(until_ms)
+        if self._next_ms is not None and until_ms < self._next_ms:
+            return []  # the common case: nothing due before the next start or end
         if self._first_ms is None:
             self._first_ms = until_ms
             for entry in self._bookings.values():
@@ -113,6 +117,16 @@ class CalendarBookings:
             elif entry.end_ms <= until_ms:
                 entry.ended = True
                 events.append(self._event(entry, "booking_ended", entry.end_ms))
+        self._next_ms = min(
+            (
+                entry.end_ms if entry.started else entry.start_ms
+                for entry in self._bookings.values()
+                if not entry.ended and (entry.started or entry.standing)
+            ),
+            default=None,
+        )
+        if self._next_ms is None:
+            self._next_ms = self._read_span[1] if self._read_span is not None else None
         # at one instant a booking ends before the next one starts
         events.sort(key=lambda e: (e.ts, e.thing_id, e.data["type"] != "booking_ended"))
         self.handed_over += len(events)
@@ -153,6 +167,7 @@ class CalendarBookings:
         self._read_at, self._read_span = now, (begin, end)
         for row in _rows(body):
             self._take(row)
+        self._next_ms = None  # a booking read may be due (or cancelled) now
 
     def _take(self, row: dict[str, Any]) -> None:
         try:
