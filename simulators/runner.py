@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from simulators.calendar import BookingWriter, CalendarAccount
 from simulators.clock import SimClock
 from simulators.devices import DeviceContext, SimDevice, make_device
 from simulators.devices.base import Planned, RunCounters
@@ -72,6 +73,9 @@ class RunSummary:
     ground_truth: Path
     truth_counts: dict[str, int]
     streams: dict[str, str] = field(default_factory=dict)
+    bookings_written: int = 0
+    """Room bookings written into the CalDAV calendars (0 without a calendar)."""
+    bookings_failed: int = 0
 
 
 class _FinishedError(Exception):
@@ -93,12 +97,15 @@ async def run_scenario(
     video: bool = True,
     start: float | None = None,
     progress_interval_s: float = 1.0,
+    calendar: CalendarAccount | None = None,
 ) -> RunSummary:
     """Run ``scenario`` against the broker; see the module docstring.
 
     ``credentials`` maps each thing id to its (username, password). ``speed`` defaults to
     the scenario's; ``start`` (epoch seconds) overrides where simulated time starts;
-    ``faults`` names one of the scenario's fault profiles.
+    ``faults`` names one of the scenario's fault profiles; ``calendar``: the rooms'
+    CalDAV calendars, where the rooms' bookings are written (without it the rooms' panels
+    announce them, `simulators.calendar`).
     """
     registry = Registry(scenario.registry_spec())
     missing = sorted(str(d.thing_id) for d in registry if str(d.thing_id) not in credentials)
@@ -139,6 +146,7 @@ async def run_scenario(
             pool = await stack.enter_async_context(VideoPool(scenario.video))
         links: list[DeviceLink] = []
         devices: list[SimDevice] = []
+        writer = BookingWriter(calendar) if calendar is not None else None
         for device in registry:
             thing = str(device.thing_id)
             username, password = credentials[thing]
@@ -173,6 +181,7 @@ async def run_scenario(
                 ),
                 incidents=planned,
                 counters=counters,
+                calendar=writer,
             )
             simulated = make_device(context)
             if pool is not None and isinstance(simulated, Camera) and thing in streamed:
@@ -225,6 +234,8 @@ async def run_scenario(
             async with asyncio.timeout(None) as deadline, asyncio.TaskGroup() as link_group:
                 for link in links:
                     link_group.create_task(link.run(), name=f"link {link.thing_id}")
+                if writer is not None:
+                    link_group.create_task(writer.run(), name="calendar")
                 try:
                     async with asyncio.TaskGroup() as group:
                         for simulated in devices:
@@ -236,6 +247,8 @@ async def run_scenario(
                 ended = clock.now()
                 for link in links:
                     link.finish(ended)
+                if writer is not None:
+                    writer.finish()
                 deadline.reschedule(asyncio.get_running_loop().time() + FLUSH_TIMEOUT_S)
         except TimeoutError:
             logger.warning("some devices could not flush within %.0f s", FLUSH_TIMEOUT_S)
@@ -256,6 +269,8 @@ async def run_scenario(
         ground_truth=ground_truth_path,
         truth_counts=dict(truth.counts),
         streams=streams,
+        bookings_written=writer.written if writer is not None else 0,
+        bookings_failed=writer.failed if writer is not None else 0,
     )
 
 

@@ -31,6 +31,8 @@ from analytics.checkpoint import Checkpoint
 from analytics.rules.engine import DeviceInfo, RuleEngine
 from analytics.rules.inputs import Input, StreamHealthEvent, datetime_of, ms_of
 from analytics.rules.ruleset import Rules
+from analytics.service.bookings import CalendarBookings
+from twins.events import NormalizedEvent, TsSource
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +47,10 @@ class PipelineStats:
     """Signals of the replay dated before the checkpoint: committed before a restart."""
     refused: int = 0
     """Signals the store refused as unusable (logged)."""
+    calendar_bookings: int = 0
+    """Booking starts and ends handed to the rules from the rooms' calendars."""
+    panel_bookings_dropped: int = 0
+    """A panel's booking events of a room whose calendar says what is booked."""
     outcomes: dict[str, int] | None = None
 
     def count(self, outcome: SignalOutcome) -> None:
@@ -64,9 +70,13 @@ class SignalPipeline:
         resume_ms: int | None,
         on_input: Callable[[Input], None] | None = None,
         after_commit: Callable[[], None] | None = None,
+        bookings: CalendarBookings | None = None,
         wall: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``bookings``: the rooms' calendars, whose booking starts and ends are handed to
+        the engine before the first input at or after them (`analytics.service.bookings`)."""
         self.engine = engine
+        self.bookings = bookings
         self.lifecycle = lifecycle
         self.resume_ms = resume_ms
         """The checkpoint this process started from: replayed signals before it are old."""
@@ -88,6 +98,12 @@ class SignalPipeline:
     async def handle(self, item: Input) -> None:
         """One input: pushed into the engine, its released signals committed."""
         async with self._lock:
+            if isinstance(item, NormalizedEvent) and self.bookings is not None:
+                if item.ts_source is TsSource.DEVICE:
+                    await self._bookings_until(item.ts)
+                if self.bookings.replaces(item):
+                    self.stats.panel_bookings_dropped += 1
+                    return
             await self._push(item)
             if self._hub_waiting and self.engine.max_ts is not None:
                 waiting, self._hub_waiting = self._hub_waiting, {}
@@ -116,6 +132,12 @@ class SignalPipeline:
             return event
         return event.model_copy(update={"at": datetime_of(newest)})
 
+    async def _bookings_until(self, ts_ms: int) -> None:
+        assert self.bookings is not None
+        for event in await self.bookings.due(ts_ms):
+            self.stats.calendar_bookings += 1
+            await self._push(event)
+
     async def _push(self, item: Input) -> None:
         self.stats.inputs += 1
         if self._on_input is not None:
@@ -139,6 +161,8 @@ class SignalPipeline:
             frontier = self.engine.frontier
             if frontier is not None and target <= frontier:
                 return
+            if self.bookings is not None:
+                await self._bookings_until(target)
             await self._commit(self.engine.advance_to(target))
 
     async def tick(self) -> None:

@@ -1,6 +1,7 @@
 """``citytwin analytics``: events in, alerts, notices, twin summaries and KPIs out.
 
     EventFeed (MQTT live, InfluxDB replay) ─┐                  escalation ─┐
+    CalendarBookings (InfluxDB `booking`)  ─┤
     StreamHealthWatch (camera twins)       ─┼─► SignalPipeline ──────────► AlertLifecycle
     RuleSet ◄── rules dir (poll, SIGHUP) ───┘   (RuleEngine)   operators ─┘ (HTTP app) │
                                                                                        ▼
@@ -41,6 +42,7 @@ from analytics.notify.service import Notifier
 from analytics.rules.engine import DeviceInfo, RuleEngine
 from analytics.rules.inputs import Input
 from analytics.rules.ruleset import RuleSet
+from analytics.service.bookings import CalendarBookings
 from analytics.service.health import serve_health
 from analytics.service.notices import notice_of
 from analytics.service.pipeline import CommittedCheckpoint, SignalPipeline
@@ -174,6 +176,9 @@ class AnalyticsService:
                 resume_ms=resume,
                 on_input=self._observe,
                 after_commit=self._export_wanted.set,
+                bookings=CalendarBookings(
+                    influx, sites=rt.sites, poll_seconds=s.bookings_poll_seconds
+                ),
             )
             first_start = (
                 int((self.clock() - s.start_lookback_hours * 3600) * 1000)

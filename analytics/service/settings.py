@@ -92,6 +92,13 @@ class AnalyticsSettings(BaseModel):
         description="When no input has come for this long, event time is advanced by the"
         " wall time that passed, so silences (offline devices, closing offices) are judged.",
     )
+    bookings_poll_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=3600,
+        description="How often the rooms' bookings (the `booking` points the calendar sync"
+        " writes) are read again for the room rules.",
+    )
     escalation_seconds: float = Field(
         default=5.0, gt=0, le=3600, description="How often overdue alerts are escalated."
     )

@@ -5,7 +5,9 @@ settings from ``ctx.obj``, provisions the scenario's devices on the broker (idem
 known devices keep their passwords), runs the simulators with a live progress line on
 stderr and prints a summary; the ground truth goes to
 ``{state_dir}/simulations/{scenario}-{timestamp}/ground-truth.jsonl`` unless
-``--ground-truth`` says otherwise.
+``--ground-truth`` says otherwise. The rooms' bookings are written into the rooms' CalDAV
+calendars (the embedded Radicale, or ``calendar.url``), where ``citytwin calendar`` reads
+them; ``--no-calendar`` has the rooms' panels announce them instead.
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ from citytwin.i18n import text as message
 from citytwin.paths import StatePaths
 from citytwin.provisioning import load_device_credentials, provision
 from citytwin.settings import CitytwinSettings
-from citytwin.stack import broker_accounts, load_secrets
+from citytwin.stack import broker_accounts, calendar_connection, load_secrets
 from citytwin.state_dir import use_private_files
+from simulators.calendar import CalendarAccount
 from simulators.errors import ScenarioError, SimulatorError
 from simulators.runner import Progress, RunSummary, run_scenario
 from simulators.scenario import Scenario, load_scenario
@@ -66,6 +69,14 @@ def simulate(
     ground_truth: Annotated[
         Path | None, typer.Option(help="Where to write the ground-truth JSON lines.")
     ] = None,
+    no_calendar: Annotated[
+        bool,
+        typer.Option(
+            "--no-calendar",
+            help="Rooms announce their bookings on their panels instead of booking them in"
+            " their CalDAV calendars.",
+        ),
+    ] = False,
 ) -> None:
     """Play a scenario of simulated field devices against the broker."""
     settings: CitytwinSettings = ctx.obj
@@ -104,10 +115,11 @@ def simulate(
         ),
         err=True,
     )  # fmt: skip
+    calendar = None if no_calendar else _calendar_account(settings, paths)
     try:
         summary = asyncio.run(
             _run(settings, loaded, credentials.devices, speed, duration_s, truth_path,
-                 faults, not no_video),
+                 faults, not no_video, calendar),
         )  # fmt: skip
     except (SimulatorError, OSError) as exc:
         typer.echo("", err=True)
@@ -141,6 +153,14 @@ def _provision(settings: CitytwinSettings, paths: StatePaths, scenario: Scenario
     return _Provisioned(devices, len(report.added))
 
 
+def _calendar_account(settings: CitytwinSettings, paths: StatePaths) -> CalendarAccount:
+    """The CalDAV account ``citytwin calendar`` follows the rooms' calendars with."""
+    connection = calendar_connection(settings, load_secrets(settings, paths))
+    return CalendarAccount(
+        connection.base_url, connection.username, connection.password, connection.timeout
+    )
+
+
 async def _run(
     settings: CitytwinSettings,
     scenario: Scenario,
@@ -150,6 +170,7 @@ async def _run(
     truth_path: Path,
     faults: str | None,
     video: bool,
+    calendar: CalendarAccount | None,
 ) -> RunSummary:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -188,6 +209,7 @@ async def _run(
             stop=stop,
             faults=faults,
             video=video,
+            calendar=calendar,
         )
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):

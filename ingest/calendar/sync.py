@@ -34,24 +34,13 @@ from ingest.calendar.status import CalendarState, RoomCalendarStatus, SyncStatus
 from ingest.errors import InfluxError, InfluxRejectedError
 from ingest.influx import InfluxV1Client
 from ingest.registry_file import RegistryFile
+from twins.calendars import calendar_name
 from twins.client import DittoClient
 from twins.errors import DittoError
 from twins.kinds import DeviceKind
 from twins.registry import RegisteredDevice
 
 logger = logging.getLogger(__name__)
-
-CALENDAR_ATTRIBUTE = "calendar"
-"""A room's registry attribute naming its calendar (default: derived from its thing id)."""
-
-
-def calendar_name(device: RegisteredDevice) -> str:
-    """The room's calendar id: its ``calendar`` attribute, else ``{namespace}--{name}``
-    (a namespace never holds ``--``, so the id is unambiguous)."""
-    given = device.attributes.get(CALENDAR_ATTRIBUTE)
-    if isinstance(given, str) and given:
-        return given
-    return f"{device.thing_id.namespace}--{device.thing_id.name}"
 
 
 @dataclass(slots=True, frozen=True)

@@ -15,6 +15,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel
 
+from simulators.calendar import BookingWriter
 from simulators.clock import SimClock
 from simulators.faults import FaultInjector
 from simulators.groundtruth import GroundTruth
@@ -64,6 +65,8 @@ class DeviceContext:
     faults: FaultInjector
     incidents: list[Planned]
     counters: RunCounters
+    calendar: BookingWriter | None = None
+    """The run's CalDAV writer: rooms book there, not on their panel (None: on the panel)."""
 
 
 class SimDevice:

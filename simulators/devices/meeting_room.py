@@ -1,11 +1,14 @@
 """Meeting rooms: bookings from the work schedule, and what really happens in the room.
 
 Each working day a room gets a few bookings (``meetings.bookings_per_day``) on the hour,
-titled from the province's usual meetings. The booking panel announces each booking's
-start and end. Most meetings happen: people arrive a little early or late, the paperless
-session is opened on the panel when the meeting starts and closed when it ends, often
-late. Some bookings are ghosts — nobody comes — and some days a room is used without a
-booking. The occupancy sensor counts people; CO₂ follows occupancy.
+titled from the province's usual meetings. With a calendar (``DeviceContext.calendar``)
+the day's bookings are written into the room's CalDAV calendar when the day begins, as the
+e-office would, and the room reports only what it senses; without one its booking panel
+announces each booking's start and end itself. Most meetings happen: people arrive a
+little early or late, the paperless session is opened on the panel when the meeting
+starts and closed when it ends, often late. Some bookings are ghosts — nobody comes — and
+some days a room is used without a booking. The occupancy sensor counts people; CO₂
+follows occupancy.
 
 Ground truth: ``room_occupied`` (with the booking, if any), ``ghost_booking`` and
 ``unbooked_use`` intervals.
@@ -21,8 +24,10 @@ from datetime import date, time
 
 from pydantic import BaseModel
 
+from simulators.calendar import ScenarioBooking
 from simulators.devices.base import DeviceContext, SimDevice
 from simulators.schedule import at, days_from, midnight_after, office_day
+from twins.calendars import calendar_name
 from twins.kinds import DeviceKind
 from twins.payloads import (
     BookingEnded,
@@ -101,8 +106,7 @@ class MeetingRoom(SimDevice):
             booking = f"BK-{day:%Y%m%d}-{self.thing_id.name}-{index + 1}"
             title = rng.choice(self.settings.titles)
             attendees = rng.randint(min(4, self.capacity), self.capacity)
-            later(start, self._announce_start(booking, title, attendees))
-            later(end, self._announce_end(booking))
+            self._book(booking, title, start, end, attendees, later)
             if rng.random() < self.settings.ghost:
                 later(end, self._record("ghost_booking", start, {"booking": booking}))
                 continue
@@ -120,6 +124,33 @@ class MeetingRoom(SimDevice):
             later(arrive, lambda t: self._people(t, people))
             later(leave, self._unbooked_ends(arrive, people))
         return plan
+
+    def _book(
+        self,
+        booking: str,
+        title: str,
+        start: float,
+        end: float,
+        attendees: int,
+        later: Callable[[float, Action], None],
+    ) -> None:
+        writer = self.context.calendar
+        if writer is None:
+            later(start, self._announce_start(booking, title, attendees))
+            later(end, self._announce_end(booking))
+            return
+        device = self.context.device
+        writer.book(
+            ScenarioBooking(
+                calendar=calendar_name(device),
+                room_label=device.label or str(self.thing_id),
+                booking=booking,
+                title=title,
+                start=start,
+                end=end,
+                attendees=attendees,
+            )
+        )
 
     def _announce_start(self, booking: str, title: str, attendees: int) -> Action:
         def action(t: float) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 
 from tests.citytwin.running import citytwin, wait_healthy
+from tests.ingest.support import wait_until
 
 
 def influx_count(env: dict[str, str], measurement: str, field: str) -> int:
@@ -33,7 +34,8 @@ def test_a_simulated_site_flows_into_influxdb_and_the_twins(
     running_stack: subprocess.Popen[str], stack_env: dict[str, str], tmp_path: Path
 ) -> None:
     """`up` without a scenario, then `simulate` provisions its own devices: ingest must
-    know them (no `unknown_device` dead letters), InfluxDB and the twins must fill."""
+    know them (no `unknown_device` dead letters), InfluxDB and the twins must fill; the
+    room books its day in the embedded Radicale and the calendar sync brings it to its twin."""
     wait_healthy(stack_env, running_stack, tmp_path / "up.log")
     result = citytwin(
         "simulate", "smoke", "--speed", "600", "--duration", "20s", "--no-video", env=stack_env
@@ -50,3 +52,16 @@ def test_a_simulated_site_flows_into_influxdb_and_the_twins(
     )
     assert twin.status_code == 200, twin.text
     assert twin.json()["features"]["connectivity"]["properties"]["lastSeen"]
+
+    def schedule() -> list[dict[str, object]]:
+        room = httpx.get(
+            f"http://127.0.0.1:{stack_env['CITYTWIN_HTTP__PORT']}/api/2/things/smoke.hcc:room-01"
+            "/features/booking/properties/schedule",
+            auth=("citytwin", password),
+        )
+        found: list[dict[str, object]] = room.json() if room.status_code == 200 else []
+        return found
+
+    booked = wait_until(schedule, "the room's bookings in its twin", timeout=90)
+    assert all(str(b["booking"]).startswith("BK-") for b in booked), booked
+    assert influx_count(stack_env, "booking", "booking") == len(booked)

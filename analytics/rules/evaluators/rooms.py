@@ -1,7 +1,10 @@
 """Meeting-room rules: a booking nobody came to (ghost), and use without a booking.
 
-The booking panel announces a booking at its start (``booking_started``) and end
-(``booking_ended``); the occupancy sensor counts people every report interval. People
+A booking reaches the rules as ``booking_started`` at its start and ``booking_ended`` at
+its end: from the room's calendar (the ``booking`` points the CalDAV sync writes, handed
+over in event time by `analytics.service.bookings`; a cancelled booking never starts), or
+for a room without a calendar from its booking panel. The occupancy sensor counts people
+every report interval. People
 arrive a few minutes early or late and meetings overrun, so an occupancy run (from the
 first sample with people to the first without) counts as booked when a booking was
 running at any time during it.

@@ -1,11 +1,15 @@
-"""Fixtures of the KPI tests: a KPI client on a fresh database of the real InfluxDB."""
+"""Fixtures of the KPI tests: a KPI client on a fresh database of the real InfluxDB, and
+the session's twin service (tests/ingest's) for the rooms' booking features."""
 
 from __future__ import annotations
 
 import pytest
 
 from analytics.kpis.influx import KpiInflux
+from tests.ingest.conftest import twin_service
 from tests.services import Influx
+
+__all__ = ["twin_service"]
 
 
 @pytest.fixture

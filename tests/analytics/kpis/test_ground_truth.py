@@ -6,7 +6,9 @@ spike, a sensor that dies for 45 minutes, a camera that dies, a network outage) 
 through the real broker and ingest into the real InfluxDB; the KPI engine recomputes the
 day from InfluxDB and writes `kpi`; the test reads those points back and holds them
 against the ground truth, KPI by KPI (docs/kpis.md lists which are exact, which are bounded
-and which the ground truth cannot give).
+and which the ground truth cannot give). The rooms book their day in their calendars on a
+real Radicale, as the e-office does, and the calendar sync brings the bookings into the
+rooms' twins and the `booking` points the room KPIs read.
 """
 
 from __future__ import annotations
@@ -28,13 +30,18 @@ from analytics.kpis.intervals import intersect
 from analytics.kpis.settings import KpiSettings, OfficeCalendar
 from analytics.kpis.windows import PROVINCE_TZ, day_bounds, local_day
 from citytwin.accounts import ServiceRole
+from ingest.calendar.sync import CalendarConnection, CalendarSync
+from ingest.influx import InfluxV1Client
+from ingest.registry_file import RegistryFile
+from simulators.calendar import CalendarAccount
 from simulators.groundtruth import read_ground_truth
 from simulators.runner import run_scenario
 from simulators.scenario import Scenario, load_scenario
 from tests.analytics.kpis.conftest import kpi_client
 from tests.analytics.kpis.truth import WALK_S, excursion_hours, offline, truth_kpis
-from tests.ingest.support import IngestProcess
-from tests.services import Broker, Influx
+from tests.ingest.conftest import TwinService
+from tests.ingest.support import IngestProcess, create_twins
+from tests.services import Broker, Influx, Radicale, start_radicale
 from tests.simulators.conftest import forget_statuses, provision
 from twins.registry import Registry
 
@@ -77,6 +84,26 @@ def _settings(scenario: Scenario) -> KpiSettings:
     )
 
 
+async def _sync_bookings(
+    radicale: Radicale, influx: Influx, database: str, twins: TwinService, registry_path: Path,
+    tmp: Path,
+) -> int:  # fmt: skip
+    """One round of the calendar sync: the rooms' bookings into their twins and InfluxDB."""
+    connection = CalendarConnection(radicale.home, radicale.username, radicale.password)
+    async with InfluxV1Client(
+        influx.url, database, username=influx.username, password=influx.password
+    ) as client:
+        sync = CalendarSync(
+            connection, twins.client(), client, RegistryFile(registry_path),
+            tmp / "calendar-status.json", tz=PROVINCE_TZ,
+        )  # fmt: skip
+        try:
+            status = await sync.poll_once()
+        finally:
+            sync.close()
+    return sum(room.bookings for room in status.rooms.values())
+
+
 def _stored(influx: Influx, database: str) -> int:
     """Points of the device channels in the database."""
     result: Any = influx.query(database, 'SELECT count("seq") FROM /_(telemetry|event|state)$/')
@@ -84,7 +111,12 @@ def _stored(influx: Influx, database: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def run(broker: Broker, influx: Influx, tmp_path_factory: pytest.TempPathFactory) -> Run:
+def run(
+    broker: Broker,
+    influx: Influx,
+    twin_service: TwinService,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Run:
     tmp = tmp_path_factory.mktemp("kpi-day")
     # a fixed site: the simulators seed each device from its thing id, so the same day
     # plays out on every run; the database is the run's own
@@ -123,6 +155,9 @@ def run(broker: Broker, influx: Influx, tmp_path_factory: pytest.TempPathFactory
         },
         tmp,
     )
+    with twin_service.client() as twins:
+        create_twins(twins, registry)
+    radicale = start_radicale(tmp / "radicale")
     ingest.start()
     truth_path = tmp / "ground-truth.jsonl"
     try:
@@ -136,8 +171,15 @@ def run(broker: Broker, influx: Influx, tmp_path_factory: pytest.TempPathFactory
                 duration_s=DURATION_S,
                 ground_truth_path=truth_path,
                 video=False,
+                calendar=CalendarAccount(radicale.home, radicale.username, radicale.password),
             )
         )
+        assert summary.bookings_written > 0
+        assert summary.bookings_failed == 0
+        synced = asyncio.run(
+            _sync_bookings(radicale, influx, database, twin_service, registry_path, tmp)
+        )
+        assert synced == summary.bookings_written
         sent = sum(summary.by_channel.get(c, 0) for c in ("telemetry", "event", "state"))
         # ingest takes what the broker holds for it; wait until it is stored (or stops moving)
         last, still = -1, 0
@@ -153,6 +195,7 @@ def run(broker: Broker, influx: Influx, tmp_path_factory: pytest.TempPathFactory
             time.sleep(1.0)
     finally:
         ingest.stop()
+        radicale.managed.stop()
         asyncio.run(forget_statuses(broker, registry))
     settings = _settings(scenario)
     sim_start = summary.sim_start.timestamp()
