@@ -225,6 +225,8 @@ async def run_scenario(
             async with asyncio.timeout(None) as deadline, asyncio.TaskGroup() as link_group:
                 for link in links:
                     link_group.create_task(link.run(), name=f"link {link.thing_id}")
+                await asyncio.sleep(0)  # every link opens its connection first
+                clock.begin()
                 try:
                     async with asyncio.TaskGroup() as group:
                         for simulated in devices:
