@@ -70,6 +70,41 @@ class RecentKeys:
         return True
 
 
+class ArrivalClock:
+    """The rule engine's wall clock, read as *when the input in hand arrived*.
+
+    The engine holds each input ``hold_s`` of this clock after its arrival, so that one
+    overtaken by a newer input is still placed in order. Ingest publishes a batch as one
+    message per device, all at once; while analytics works through them — seconds under
+    load, every input committed before the next — its own clock would run on, and a
+    device near the end of the batch would arrive, to the engine, seconds behind the
+    others of the same batch: at ×60 minutes of event time, enough for the watermark to
+    pass its silence deadline (an offline alert, cleared by the very message in the
+    queue). So the clock stands at the broker delivery time of the oldest message not yet
+    handled, and runs with the wall only when nothing is waiting.
+    """
+
+    def __init__(self, wall: Callable[[], float] = time.monotonic) -> None:
+        self._wall = wall
+        self._waiting: deque[float] = deque()
+
+    def __call__(self) -> float:
+        return self._waiting[0] if self._waiting else self._wall()
+
+    def received(self) -> None:
+        """A message came from the broker (it waits in the feed's queue)."""
+        self._waiting.append(self._wall())
+
+    def handled(self) -> None:
+        """The oldest waiting message has been handed over."""
+        if self._waiting:
+            self._waiting.popleft()
+
+    def reset(self) -> None:
+        """A new connection: nothing of the old one waits any more."""
+        self._waiting.clear()
+
+
 @dataclass(slots=True, frozen=True)
 class FeedSettings:
     """Where the feed connects and how far back it replays."""
@@ -108,7 +143,11 @@ class EventFeed:
         *,
         handle_presence: PresenceHandler | None = None,
         clock: Callable[[], float] = time.time,
+        arrivals: ArrivalClock | None = None,
     ) -> None:
+        """``arrivals``: the clock the rule engine holds its inputs on, told when each
+        live message came and when it was handed over."""
+        self._arrivals = arrivals or ArrivalClock()
         self._settings = settings
         self._replay = EventReplay(influx, sites=settings.sites)
         self._checkpoint = checkpoint
@@ -143,6 +182,7 @@ class EventFeed:
                     for topic in self.topics():
                         await client.subscribe(topic, qos=1)
                     queue: asyncio.Queue[aiomqtt.Message] = asyncio.Queue()
+                    self._arrivals.reset()
                     async with asyncio.TaskGroup() as group:
                         group.create_task(self._receive(client, queue))
                         group.create_task(self._follow(queue, backoff))
@@ -157,6 +197,7 @@ class EventFeed:
 
     async def _receive(self, client: aiomqtt.Client, queue: asyncio.Queue[aiomqtt.Message]) -> None:
         async for message in client.messages:
+            self._arrivals.received()
             queue.put_nowait(message)
 
     async def _follow(self, queue: asyncio.Queue[aiomqtt.Message], backoff: Backoff) -> None:
@@ -165,7 +206,10 @@ class EventFeed:
         self.caught_up.set()
         while True:
             message = await queue.get()
-            await self._take(message)
+            try:
+                await self._take(message)
+            finally:
+                self._arrivals.handled()
             self._save()
 
     async def catch_up(self) -> None:

@@ -43,11 +43,25 @@ class SimClock:
         self.start = start
         self.speed = speed
         self.tz = tz
-        gap = self.wall_start - start
+        self._anchor(self.wall_start)
+
+    def _anchor(self, wall_start: float) -> None:
+        self.wall_start = wall_start
+        gap = wall_start - self.start
         # the wall time at which accelerated sim time reaches real time (then: live)
-        self.catch_up_wall = self.wall_start + gap / (speed - 1) if speed > 1 else float("inf")
+        speed = self.speed
+        self.catch_up_wall = wall_start + gap / (speed - 1) if speed > 1 else float("inf")
         if speed == 1:
-            self.catch_up_wall = self.wall_start if gap <= 0 else float("inf")
+            self.catch_up_wall = wall_start if gap <= 0 else float("inf")
+
+    def begin(self) -> None:
+        """Simulated time starts now, at ``start``: the devices are built and their
+        connections opened before they run, and at ×60 the seconds that takes would be
+        minutes of scenario that every device plays back at once on its first moment —
+        its state dated then, ahead of the reports it catches up with. A live clock
+        (simulated time is real time) is left alone."""
+        if not self.live:
+            self._anchor(self._wall())
 
     def sim_at(self, wall: float) -> float:
         """Simulated epoch seconds at wall epoch seconds ``wall``."""

@@ -236,6 +236,8 @@ async def run_scenario(
                     link_group.create_task(link.run(), name=f"link {link.thing_id}")
                 if writer is not None:
                     link_group.create_task(writer.run(), name="calendar")
+                await asyncio.sleep(0)  # every link opens its connection first
+                clock.begin()
                 try:
                     async with asyncio.TaskGroup() as group:
                         for simulated in devices:

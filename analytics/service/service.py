@@ -34,7 +34,7 @@ from analytics.alerts.lifecycle import AlertLifecycle
 from analytics.alerts.outbox import Transition, TransitionOutbox
 from analytics.alerts.store import AlertStore
 from analytics.checkpoint import FileCheckpoint
-from analytics.feed import EventFeed, FeedSettings
+from analytics.feed import ArrivalClock, EventFeed, FeedSettings
 from analytics.kpis.engine import KpiEngine
 from analytics.kpis.influx import KpiInflux
 from analytics.notify.mqtt import BrokerLogin
@@ -164,11 +164,13 @@ class AnalyticsService:
                 )
             self._summaries = AlertSummaries(lifecycle, self._twin_client)
             stack.callback(self._summaries.close)
+            arrivals = ArrivalClock()
             engine = RuleEngine(
                 self.ruleset.current,
                 allowed_lateness_s=s.allowed_lateness_s if s.hold_seconds is None else 0.0,
                 devices=self._devices(),
                 hold_s=s.hold_seconds,
+                clock=arrivals,
             )
             pipeline = self._pipeline = SignalPipeline(
                 engine,
@@ -201,6 +203,7 @@ class AnalyticsService:
                 pipeline.handle,
                 handle_presence=pipeline.handle,
                 clock=self.clock,
+                arrivals=arrivals,
             )
             self._streams = StreamHealthWatch(
                 self._twin_client, pipeline.handle_hub_clock, sites=rt.sites

@@ -112,7 +112,10 @@ class SimDevice:
         return None
 
     async def run(self) -> None:
-        self.emit(Channel.STATE, self.state(), self.clock.now())
+        # powered on at the scenario's start: dated later (the moment this task first ran)
+        # the state would be ahead of the reports the device then catches up with, and its
+        # timeline out of order from its first message
+        self.emit(Channel.STATE, self.state(), self.clock.start)
         async with asyncio.TaskGroup() as group:
             group.create_task(self._report(), name=f"report {self.thing_id}")
             group.create_task(self.behave(), name=f"behave {self.thing_id}")

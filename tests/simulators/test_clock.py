@@ -29,6 +29,29 @@ def test_a_working_day_passes_in_nine_minutes_at_x60() -> None:
     assert clock.wall_at(clock.now()) == pytest.approx(wall.now)
 
 
+def test_the_scenario_starts_at_its_start_when_the_devices_begin() -> None:
+    """Building 178 devices and their connections takes seconds, minutes of scenario at
+    ×60: begun afterwards, the first moment a device lives is the scenario's start, so its
+    state is not dated ahead of the reports it would otherwise catch up with."""
+    wall = FakeWall(datetime(2026, 11, 26, 9, 0, tzinfo=VIETNAM).timestamp())
+    start = datetime(2026, 11, 25, 7, 0, tzinfo=VIETNAM).timestamp()
+    clock = SimClock(start, 60, tz=VIETNAM, wall=wall)
+    wall.now += 4  # setting up
+    assert clock.now() == pytest.approx(start + 240)
+    clock.begin()
+    assert clock.now() == pytest.approx(start)
+    wall.now += 9 * 60
+    assert clock.datetime(clock.now()) == datetime(2026, 11, 25, 16, 0, tzinfo=VIETNAM)
+
+
+def test_a_live_clock_is_not_moved_by_beginning() -> None:
+    wall = FakeWall(1_000_000.0)
+    clock = SimClock(wall.now, 1, tz=VIETNAM, wall=wall)
+    wall.now += 4
+    clock.begin()
+    assert clock.now() == wall.now
+
+
 def test_sim_time_catches_up_then_runs_live_and_never_ahead() -> None:
     wall = FakeWall(1_000_000.0)
     clock = SimClock(wall.now - 5900, 60, tz=VIETNAM, wall=wall)

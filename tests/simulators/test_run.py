@@ -57,6 +57,7 @@ async def test_every_message_of_every_kind_fits_the_contract(
     seen: dict[DeviceKind, set[Channel]] = defaultdict(set)
     events: set[str] = set()
     last_seq: dict[str, tuple[int, bytes]] = {}
+    first_ts: dict[tuple[str, Channel], int] = {}
     for message in recorder.messages:
         topic = parse_topic(message.topic.value)
         device = registry.get(topic.thing_id)
@@ -68,6 +69,7 @@ async def test_every_message_of_every_kind_fits_the_contract(
         seen[device.kind].add(topic.channel)
         if parsed.ts_ms is not None:
             assert parsed.ts_ms <= finished * 1000, "stamped ahead of real time"
+            first_ts.setdefault((str(topic.thing_id), topic.channel), parsed.ts_ms)
         if topic.channel is Channel.EVENT:
             events.add(getattr(parsed.data, "type"))  # noqa: B009
         if parsed.seq is not None and topic.channel is not Channel.STATUS:
@@ -79,6 +81,14 @@ async def test_every_message_of_every_kind_fits_the_contract(
             last_seq[str(topic.thing_id)] = (parsed.seq, payload)
     for kind in DeviceKind:
         assert {Channel.STATUS, Channel.STATE, Channel.TELEMETRY} <= seen[kind], kind
+    # a device starts with its state, not dated after the reports it then sends (the
+    # seconds of setting up a run are minutes of scenario at speed)
+    ahead = [
+        thing
+        for (thing, channel), ts in first_ts.items()
+        if channel is Channel.STATE and ts > first_ts.get((thing, Channel.TELEMETRY), ts)
+    ]
+    assert ahead == []
     assert {
         "ticket_issued",
         "ticket_called",
