@@ -29,12 +29,13 @@ import yaml
 
 from analytics.alerts.errors import IllegalTransitionError
 from analytics.alerts.export import InfluxPointWriter
-from analytics.alerts.model import AlertState
+from analytics.alerts.model import AlertKey, AlertSignal, AlertState, RuleType, Severity
 from analytics.alerts.records import Alert
 from analytics.kpis.windows import PROVINCE_TZ, day_bounds, local_day
 from analytics.presence.camera import SampleResult, ZoneReading
 from analytics.rules.ruleset import DEFAULTS
 from citytwin.accounts import ServiceRole
+from citytwin.report_desk import ALERT_RULE, SECTOR
 from simulators.runner import run_scenario
 from simulators.scenario import Scenario, load_scenario, scenario_path
 from tests.analytics.service.support import AnalyticsProcess, StoreReader
@@ -194,6 +195,7 @@ def run_morning(broker: Broker, influx: Influx, twins: TwinService, tmp: Path) -
         reader = StoreReader(tmp / "var")
         try:
             _operate(reader, site, reception)
+            _citizen_report(reader, site, summary.sim_start + timedelta(minutes=20))
             _wait_for_analytics(influx, database, [site, reception])
         except AssertionError as exc:
             raise AssertionError(f"{exc}\nanalytics log:\n{analytics.tail()}") from exc
@@ -290,6 +292,25 @@ def _operate(reader: StoreReader, site: str, reception: str) -> None:
                 asyncio.run(reader.lifecycle.resolve(acknowledged.id, actor="operator-lan"))
 
 
+def _citizen_report(reader: StoreReader, site: str, at: datetime) -> None:
+    """A citizen's report of a broken street light, its alert raised on the store as the
+    HTTP app's intake raises it (`citytwin.report_desk`); the live process exports it and
+    counts it in ``citizen_reports``."""
+    signal = AlertSignal(
+        key=AlertKey(rule=ALERT_RULE, device="reports:citizen-app.boards-1"),
+        rule_type=RuleType.CITIZEN_REPORT,
+        active=True,
+        at=at,
+        severity=Severity.WARNING,
+        site=site,
+        sector=SECTOR,
+        message_vi="Phản ánh của người dân: Chiếu sáng — đèn đường hỏng",
+        message_en="Citizen report: Street lighting — a broken street light",
+        details={"report": "reports:citizen-app.boards-1", "category": "lighting"},
+    )
+    asyncio.run(reader.lifecycle.apply(signal))
+
+
 def _series(influx: Influx, database: str, query: str) -> int:
     result: Any = influx.query(database, query)
     return len(result["results"][0].get("series", []))
@@ -304,6 +325,18 @@ def _wait_for_analytics(influx: Influx, database: str, sites: list[str]) -> None
             f"{state} alert points at every site",
             timeout=ANALYTICS_WAIT,
         )
+    wait_until(
+        lambda: (
+            _series(
+                influx,
+                database,
+                'SELECT count("value") FROM "kpi" WHERE "kpi" = \'citizen_reports\'',
+            )
+            >= 1
+        ),
+        "the citizen report counted in its KPI",
+        timeout=ANALYTICS_WAIT,
+    )
     for kpi in ("alert_mtta", "alert_mttr"):
         query = (
             f'SELECT count("value") FROM "kpi" WHERE "kpi" = \'{kpi}\''
