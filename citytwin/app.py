@@ -29,7 +29,7 @@ from prometheus_client import make_asgi_app
 
 from analytics.alerts.evidence import DiskEvidenceStorage
 from analytics.alerts.lifecycle import utc_now
-from analytics.indicators.catalogue import load_catalogue
+from analytics.indicators.catalogue import IndicatorCatalogue, load_catalogue
 from analytics.indicators.store import IndicatorStore
 from analytics.kpis.influx import KpiInflux
 from citytwin.accounts import ServiceRole
@@ -136,10 +136,11 @@ def create_app(settings: CitytwinSettings, secrets: Secrets) -> ASGIApp:
 
     app.include_router(console_router(operator_client, settings.language))
     _mount_wall(app, settings, secrets, operator_client)
-    _mount_alerts_and_kpis(app, settings, secrets, resources)
+    catalogue = load_catalogue(settings.indicators.catalogue)  # the API's and open data's
+    _mount_alerts_and_kpis(app, settings, secrets, resources, catalogue)
     _mount_ingest(app, settings, secrets)
     if settings.open_data.enabled:
-        _mount_open_data(app, settings, secrets, resources)
+        _mount_open_data(app, settings, secrets, resources, catalogue)
     if not settings.twins.embedded:
         return app
     twin_app = _embedded_twin_app(settings, paths, secrets, resources)
@@ -210,7 +211,11 @@ def _mount_wall(
 
 
 def _mount_alerts_and_kpis(
-    app: FastAPI, settings: CitytwinSettings, secrets: Secrets, resources: AsyncExitStack
+    app: FastAPI,
+    settings: CitytwinSettings,
+    secrets: Secrets,
+    resources: AsyncExitStack,
+    catalogue: IndicatorCatalogue,
 ) -> None:
     """The alerts and KPI API and the console's pages on them: people log in with their
     console user, other systems with a bearer token (``citytwin.auth``)."""
@@ -231,7 +236,7 @@ def _mount_alerts_and_kpis(
     indicators = settings.indicators
     store = IndicatorStore(
         kpi_client,
-        load_catalogue(indicators.catalogue),
+        catalogue,
         policy=indicators.retention_policy,
         clock=time.time,
     )
@@ -258,7 +263,11 @@ def influx_reader(settings: CitytwinSettings, secrets: Secrets) -> Callable[[], 
 
 
 def _mount_open_data(
-    app: FastAPI, settings: CitytwinSettings, secrets: Secrets, resources: AsyncExitStack
+    app: FastAPI,
+    settings: CitytwinSettings,
+    secrets: Secrets,
+    resources: AsyncExitStack,
+    catalogue: IndicatorCatalogue,
 ) -> None:
     """The public read-only API: sensors as NGSI-LD, KPIs as open data (`citytwin.open`)."""
 
@@ -280,7 +289,7 @@ def _mount_open_data(
     kpis = KpiSource(lambda: shared, settings.kpis.retention_policy)
     indicators = IndicatorStore(
         lambda: shared,
-        load_catalogue(settings.indicators.catalogue),
+        catalogue,
         policy=settings.indicators.retention_policy,
         clock=time.time,
     )

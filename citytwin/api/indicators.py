@@ -14,7 +14,8 @@ the whole file (422, every problem listed with its line and field, nothing store
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
@@ -143,6 +144,15 @@ class IndicatorScorecardBody(BaseModel):
     rows: list[IndicatorRowBody]
 
 
+@contextmanager
+def influx_answers() -> Iterator[None]:
+    """InfluxDB out of reach is the API's 503, naming it."""
+    try:
+        yield
+    except KpiStoreError as exc:
+        raise ApiRefusalError(503, "unavailable", str(exc)) from None
+
+
 def _local(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, PROVINCE_TZ)
 
@@ -243,10 +253,8 @@ def indicators_router(
                 },
                 status_code=422,
             )
-        try:
+        with influx_answers():
             outcome = await store.submit(checked.figures, caller.actor)
-        except KpiStoreError as exc:
-            raise ApiRefusalError(503, "unavailable", str(exc)) from None
         return UploadBody(
             catalogue=catalogue.version,
             received=len(rows),
@@ -267,10 +275,8 @@ def indicators_router(
     async def scorecard(
         _caller: Principal = callers.viewer, scope: IndicatorScope = "province"
     ) -> IndicatorScorecardBody:
-        try:
+        with influx_answers():
             newest = await store.latest(scope)
-        except KpiStoreError as exc:
-            raise ApiRefusalError(503, "unavailable", str(exc)) from None
         return IndicatorScorecardBody(
             scope=scope,
             version=catalogue.version,
@@ -324,10 +330,8 @@ def indicators_router(
                 f" since, and at most {MAX_SPAN.days} days later",
                 field="until",
             )
-        try:
+        with influx_answers():
             found = await store.figures(definition, scope, begin.timestamp(), end.timestamp())
-        except KpiStoreError as exc:
-            raise ApiRefusalError(503, "unavailable", str(exc)) from None
         return FiguresBody(
             code=definition.code,
             scope=scope,
@@ -365,10 +369,8 @@ def indicators_router(
             raise ApiRefusalError(
                 422, "invalid", f"{code} is reported by {exc}", field="period"
             ) from None
-        try:
+        with influx_answers():
             found = await store.revisions(definition, scope, span.label)
-        except KpiStoreError as exc:
-            raise ApiRefusalError(503, "unavailable", str(exc)) from None
         return RevisionsBody(
             code=definition.code,
             scope=scope,
